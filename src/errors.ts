@@ -1,0 +1,62 @@
+/**
+ * The one registry of ganforge's error codes. Every error a client can see has a stable code
+ * and an HTTP status here; tests assert codes, never message text.
+ */
+export const errorCodes = {
+  GANFORGE_ERR_VALIDATION: { status: 400, description: 'The request does not match its schema.' },
+  GANFORGE_ERR_INVALID_CONFIG: {
+    status: 400,
+    description: 'A run config value is out of range or inconsistent.',
+  },
+  GANFORGE_ERR_UNKNOWN_DATASET: { status: 400, description: 'The dataset is not built in.' },
+  GANFORGE_ERR_UNKNOWN_MODEL: { status: 400, description: 'The model name is not supported.' },
+  GANFORGE_ERR_NOT_FOUND: { status: 404, description: 'No such resource.' },
+  GANFORGE_ERR_RUN_NOT_FOUND: { status: 404, description: 'No run has this id.' },
+  GANFORGE_ERR_ARTIFACT_NOT_FOUND: { status: 404, description: 'The artifact file is missing.' },
+  GANFORGE_ERR_RUN_FINISHED: {
+    status: 409,
+    description: 'The run has already finished and cannot change state.',
+  },
+  GANFORGE_ERR_DIVERGED: { status: 500, description: 'Training produced a non-finite loss.' },
+  GANFORGE_ERR_DATASET_UNAVAILABLE: {
+    status: 500,
+    description: 'The dataset files are not installed on the worker.',
+  },
+  GANFORGE_ERR_BACKEND_UNAVAILABLE: {
+    status: 500,
+    description: 'The requested compute backend cannot be loaded.',
+  },
+  GANFORGE_ERR_CHECKPOINT_CORRUPT: {
+    status: 500,
+    description: 'A checkpoint file does not match its recorded hash or format.',
+  },
+  GANFORGE_ERR_STALLED: {
+    status: 500,
+    description: 'The worker running the job died more often than allowed.',
+  },
+  GANFORGE_ERR_INTERNAL: { status: 500, description: 'Unexpected server error.' },
+  GANFORGE_ERR_UNAVAILABLE: {
+    status: 503,
+    description: 'A dependency (database, Redis) is not reachable.',
+  },
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export class GanforgeError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'GanforgeError';
+    this.code = code;
+    this.statusCode = errorCodes[code].status;
+    this.details = details;
+  }
+}
+
+export function isGanforgeError(err: unknown): err is GanforgeError {
+  return err instanceof GanforgeError;
+}
