@@ -22,6 +22,10 @@ export const errorCodes = {
     status: 500,
     description: 'The dataset files are not installed on the worker.',
   },
+  GANFORGE_ERR_DATASET_CORRUPT: {
+    status: 500,
+    description: 'A dataset file is malformed (wrong magic number, dtype or size).',
+  },
   GANFORGE_ERR_BACKEND_UNAVAILABLE: {
     status: 500,
     description: 'The requested compute backend cannot be loaded.',
