@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * ganforge's command line: `api` and `worker` are the two production processes; `dev` runs both
+ * on one machine; `demo` is the quick start; `migrate` applies the database migrations.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { runApi } from './cli/api-command.js';
+import { spawnCommands } from './cli/child-processes.js';
+import { runDemo } from './cli/demo.js';
+import { runWorker } from './cli/worker-command.js';
+import { loadConfig } from './config.js';
+import { migrateDatabase } from './db/migrate.js';
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) {
+    throw new InvalidArgumentError('expected a positive integer');
+  }
+  return parsed;
+}
+
+const program = new Command()
+  .name('ganforge')
+  .description('Train generative adversarial networks and serve their samples.');
+
+program
+  .command('api')
+  .description('serve the REST and WebSocket API')
+  .action(() => runApi(loadConfig()));
+
+program
+  .command('worker')
+  .description('train queued runs on this machine')
+  .action(() => runWorker(loadConfig()));
+
+program
+  .command('dev')
+  .description('run the API and one worker as two processes on this machine')
+  .action(async () => {
+    const config = loadConfig();
+    await migrateDatabase(config.databaseUrl);
+    const group = await spawnCommands(['api', 'worker']);
+    const stop = () => void group.stop();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const { code } = await group.firstExit;
+    await group.stop();
+    process.exitCode = code ?? 0;
+  });
+
+program
+  .command('demo')
+  .description('start API and worker, train a short DCGAN on MNIST and show its progress')
+  .option('--model <name>', 'gan or dcgan', 'dcgan')
+  .option('--steps <n>', 'training steps', positiveInteger, 400)
+  .option('--batch-size <n>', 'images per step', positiveInteger, 64)
+  .option('--seed <n>', 'seed of the run', positiveInteger, 1)
+  .option('--keep-running', 'keep the API and the worker up after the run', false)
+  .action(async (options) => {
+    process.exitCode = await runDemo(loadConfig(), options);
+  });
+
+program
+  .command('migrate')
+  .description('apply the database migrations (creates the database when missing)')
+  .action(() => migrateDatabase(loadConfig().databaseUrl));
+
+await program.parseAsync();

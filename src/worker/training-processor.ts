@@ -1,0 +1,242 @@
+/**
+ * The BullMQ processor of the `training` queue: trains one run from its last checkpoint (or from
+ * scratch) to its last step, writing scalars, sample grids and checkpoints as it goes.
+ *
+ * Between two steps it yields to the event loop, so BullMQ can renew the job's lock while a long
+ * run trains; and it checks for a cancel request, so a cancel takes effect within one step.
+ */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import * as tf from '@tensorflow/tfjs';
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { BatchSampler, gatherImages, type BatchSamplerState } from '../data/batches.js';
+import { getDataset } from '../data/datasets.js';
+import type { DatasetSplit, ImageDataset } from '../data/mnist.js';
+import type { PrismaClient } from '../db/client.js';
+import { GanforgeError, isGanforgeError } from '../errors.js';
+import { encodeCheckpoint } from '../gan/checkpoint.js';
+import { renderImageGrid } from '../gan/image-grid.js';
+import { deriveSeed } from '../gan/random.js';
+import type { TrainingConfig } from '../gan/training-config.js';
+import { GanTrainer } from '../gan/training.js';
+import { clearCancellation, isCancellationRequested } from '../queue/cancellation.js';
+import type { RunEventStream } from '../queue/event-stream.js';
+import type { TrainingJobData } from '../queue/training-queue.js';
+import type { ArtifactStore } from '../storage/artifacts.js';
+import {
+  checkpointArtifactPath,
+  checkpointUrl,
+  sampleArtifactPath,
+  sampleUrl,
+} from '../storage/run-artifacts.js';
+import { restoreLatestCheckpoint } from './resume.js';
+import { RunLifecycle } from './run-lifecycle.js';
+
+export interface TrainingProcessorDeps {
+  prisma: PrismaClient;
+  redis: Redis;
+  events: RunEventStream;
+  artifacts: ArtifactStore;
+  /** Redis key prefix, shared with the API (cancel requests). */
+  prefix: string;
+  /** The TensorFlow.js backend this worker selected at start; recorded on every run. */
+  backend: string;
+  logger: Logger;
+  loadDataset?: (name: string, split: DatasetSplit) => Promise<ImageDataset>;
+}
+
+export type TrainingOutcome = { status: 'completed' | 'cancelled'; step: number };
+
+/** One dataset load per process: MNIST is ~190 MB as float32 and every run shares it. */
+const loadedDatasets = new Map<string, Promise<ImageDataset>>();
+
+function loadCachedDataset(name: string, split: DatasetSplit): Promise<ImageDataset> {
+  const key = `${name}/${split}`;
+  let loading = loadedDatasets.get(key);
+  if (!loading) {
+    loading = getDataset(name).load(split);
+    loadedDatasets.set(key, loading);
+    loading.catch(() => loadedDatasets.delete(key));
+  }
+  return loading;
+}
+
+export function createTrainingProcessor(deps: TrainingProcessorDeps) {
+  const lifecycle = new RunLifecycle(deps.prisma, deps.events);
+  const loadDataset = deps.loadDataset ?? loadCachedDataset;
+
+  return async function processTrainingJob(
+    job: Job<TrainingJobData>,
+    _token?: string,
+    signal?: AbortSignal,
+  ): Promise<TrainingOutcome> {
+    const { runId } = job.data;
+    const log = deps.logger.child({ runId, jobId: job.id, attempt: job.attemptsMade + 1 });
+    const run = await deps.prisma.run.findUnique({ where: { id: runId } });
+    if (!run) throw new UnrecoverableError(`run ${runId} does not exist`);
+    if (run.status === 'cancelled') return { status: 'cancelled', step: run.step };
+
+    try {
+      return await trainRun(run.config as unknown as TrainingConfig);
+    } catch (error) {
+      // Bad config, a missing dataset or a divergence fail the same way on every attempt.
+      if (isGanforgeError(error) && error.statusCode !== 503) {
+        const status = error.code === 'GANFORGE_ERR_DIVERGED' ? 'diverged' : 'failed';
+        await lifecycle.finish(runId, status, { code: error.code, message: error.message });
+        throw new UnrecoverableError(error.message);
+      }
+      throw error;
+    }
+
+    async function trainRun(config: TrainingConfig): Promise<TrainingOutcome> {
+      const dataset = await loadDataset(config.dataset, 'train');
+      const shape = { height: dataset.height, width: dataset.width, channels: dataset.channels };
+      const resumed = await restoreLatestCheckpoint(deps.prisma, deps.artifacts, runId, log);
+      const trainer = resumed?.trainer ?? GanTrainer.create(config, shape);
+      const sampler = resumed
+        ? BatchSampler.fromState(resumed.samplerState)
+        : new BatchSampler(dataset.count, config.batchSize, deriveSeed(config.seed, 'data'));
+
+      try {
+        await lifecycle.markRunning(runId, trainer.step, deps.backend);
+        if (resumed) {
+          log.info({ step: trainer.step }, 'resumed from checkpoint');
+          await deps.events.publish({
+            kind: 'log',
+            runId,
+            step: trainer.step,
+            level: 'info',
+            message: `resumed from the checkpoint at step ${trainer.step}`,
+          });
+        }
+        log.info({ backend: deps.backend, from: trainer.step, to: config.steps }, 'training');
+        return await trainSteps(config, trainer, sampler, dataset);
+      } finally {
+        trainer.dispose();
+      }
+    }
+
+    async function trainSteps(
+      config: TrainingConfig,
+      trainer: GanTrainer,
+      sampler: BatchSampler,
+      dataset: ImageDataset,
+    ): Promise<TrainingOutcome> {
+      let windowStart = performance.now();
+      let windowSteps = 0;
+      while (trainer.step < config.steps) {
+        if (signal?.aborted || (await isCancellationRequested(deps.redis, deps.prefix, runId))) {
+          await lifecycle.finish(runId, 'cancelled');
+          await clearCancellation(deps.redis, deps.prefix, runId);
+          log.info({ step: trainer.step }, 'cancelled');
+          return { status: 'cancelled', step: trainer.step };
+        }
+
+        const indices = sampler.nextIndices();
+        const real = tf.tensor4d(gatherImages(dataset, indices), [
+          indices.length,
+          dataset.height,
+          dataset.width,
+          dataset.channels,
+        ]);
+        const losses = trainer.trainStep(real);
+        real.dispose();
+        const step = trainer.step;
+        windowSteps += 1;
+        if (!Number.isFinite(losses.dLoss) || !Number.isFinite(losses.gLoss)) {
+          throw new GanforgeError(
+            'GANFORGE_ERR_DIVERGED',
+            `diverged: non-finite loss at step ${step}`,
+            { step, dLoss: losses.dLoss, gLoss: losses.gLoss },
+          );
+        }
+
+        const last = step === config.steps;
+        if (step % config.logEvery === 0 || last) {
+          const now = performance.now();
+          const values = {
+            'loss/d': losses.dLoss,
+            'loss/g': losses.gLoss,
+            'd/real': losses.dReal,
+            'd/fake': losses.dFake,
+            'perf/steps_per_second': (windowSteps * 1000) / Math.max(now - windowStart, 1e-3),
+          };
+          windowStart = now;
+          windowSteps = 0;
+          await writeScalars(step, values);
+          await job.updateProgress({ step, totalSteps: config.steps });
+        }
+        if (step % config.sampleEvery === 0 || last) await writeSample(trainer, step);
+        if (step % config.checkpointEvery === 0 || last) {
+          await writeCheckpoint(trainer, sampler, step);
+        }
+        await yieldToEventLoop();
+      }
+
+      await lifecycle.finish(runId, 'completed');
+      log.info({ step: trainer.step }, 'completed');
+      return { status: 'completed', step: trainer.step };
+    }
+
+    async function writeScalars(step: number, values: Record<string, number>): Promise<void> {
+      // A resumed attempt repeats the steps after its checkpoint; their rows are already there.
+      await deps.prisma.scalar.createMany({
+        data: Object.entries(values).map(([name, value]) => ({ runId, step, name, value })),
+        skipDuplicates: true,
+      });
+      await deps.prisma.run.update({ where: { id: runId }, data: { step } });
+      await deps.events.publish({ kind: 'scalars', runId, step, values });
+    }
+
+    async function writeSample(trainer: GanTrainer, step: number): Promise<void> {
+      const images = trainer.sampleFixed();
+      const grid = renderImageGrid(images);
+      images.dispose();
+      const stored = await deps.artifacts.put(sampleArtifactPath(runId, step), grid.png);
+      const row = { path: stored.path, width: grid.width, height: grid.height };
+      await deps.prisma.sample.upsert({
+        where: { runId_step: { runId, step } },
+        create: { runId, step, ...row },
+        update: row,
+      });
+      await deps.events.publish({
+        kind: 'sample',
+        runId,
+        step,
+        url: sampleUrl(runId, step),
+        width: grid.width,
+        height: grid.height,
+      });
+    }
+
+    async function writeCheckpoint(
+      trainer: GanTrainer,
+      sampler: BatchSampler,
+      step: number,
+    ): Promise<void> {
+      const state = trainer.exportState();
+      const samplerState: BatchSamplerState = sampler.getState();
+      const encoded = encodeCheckpoint({
+        ...state,
+        meta: { ...state.meta, sampler: samplerState },
+      });
+      const stored = await deps.artifacts.put(checkpointArtifactPath(runId, step), encoded);
+      const row = { path: stored.path, sha256: stored.sha256, bytes: stored.bytes };
+      await deps.prisma.checkpoint.upsert({
+        where: { runId_step: { runId, step } },
+        create: { runId, step, ...row },
+        update: row,
+      });
+      await lifecycle.recordStep(runId, step);
+      await deps.events.publish({
+        kind: 'checkpoint',
+        runId,
+        step,
+        url: checkpointUrl(runId, step),
+        sha256: stored.sha256,
+        bytes: stored.bytes,
+      });
+    }
+  };
+}
