@@ -1,0 +1,34 @@
+/**
+ * The kernels ganforge adds to or replaces in tfjs-backend-wasm: the convolution gradients it
+ * lacks or runs slowly, and matmul with transposed operands. Registered for 'wasm' only; the
+ * other backends keep their own.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { batchMatMulConfig } from './batch-mat-mul.js';
+import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
+import { captureBaseKernels } from './wasm-ops.js';
+
+export const wasmKernelConfigs = [
+  conv2dBackpropFilterConfig,
+  conv2dBackpropInputConfig,
+  batchMatMulConfig,
+] as const;
+
+/** Idempotent: replaces whatever is registered under our kernels' names for 'wasm'. */
+export function registerWasmKernels(): void {
+  captureBaseKernels();
+  for (const config of wasmKernelConfigs) {
+    const existing = tf.getKernel(config.kernelName, 'wasm');
+    if (existing?.kernelFunc === config.kernelFunc) continue;
+    if (existing) tf.unregisterKernel(config.kernelName, 'wasm');
+    tf.registerKernel(config);
+  }
+}
+
+/** True when every one of our kernels is the one registered for 'wasm'. */
+export function wasmKernelsRegistered(): boolean {
+  return wasmKernelConfigs.every(
+    (config) => tf.getKernel(config.kernelName, 'wasm')?.kernelFunc === config.kernelFunc,
+  );
+}

@@ -1,0 +1,131 @@
+/**
+ * Our wasm kernels are compositions of the backend's own fast kernels (XNNPACK convolution and
+ * matmul, transpose, pad). They call those kernel functions directly on TensorInfos instead of
+ * going through tf ops, so nothing lands on the gradient tape or in a tidy scope; `WasmOps`
+ * records every intermediate it makes and frees them all in `dispose`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { KernelBackend, KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+
+export type Shape4 = [number, number, number, number];
+
+/** The stock wasm kernels we build on, captured before any of ours replaces one of them. */
+const baseKernelNames = [
+  'BatchMatMul',
+  'Concat',
+  'Conv2D',
+  'Fill',
+  'PadV2',
+  'Reshape',
+  'Reverse',
+  'Slice',
+  'Transpose',
+] as const;
+
+type BaseKernelName = (typeof baseKernelNames)[number];
+
+let baseKernels: Map<BaseKernelName, KernelConfig> | undefined;
+
+/** Must run before our kernels are registered (BatchMatMul is replaced by one that wraps it). */
+export function captureBaseKernels(): void {
+  if (baseKernels) return;
+  baseKernels = new Map(baseKernelNames.map((name) => [name, tf.getKernel(name, 'wasm')] as const));
+}
+
+/**
+ * The stock kernel's setup (it binds the C++ function), for a kernel of ours that replaces it:
+ * the backend runs the setup of whichever kernel is registered when it initializes.
+ */
+export function baseKernelSetup(name: BaseKernelName): KernelConfig['setupFunc'] {
+  return (backend) => baseKernels?.get(name)?.setupFunc?.(backend);
+}
+
+export class WasmOps {
+  private readonly made: TensorInfo[] = [];
+  private readonly backend: KernelBackend;
+
+  /** `backend` is what a kernel function receives, typed `{}` by tfjs: the wasm backend. */
+  constructor(backend: object) {
+    this.backend = backend as KernelBackend;
+  }
+
+  /** Frees every intermediate except `keep` (the kernel's output). */
+  dispose(keep?: TensorInfo): void {
+    for (const t of this.made) if (t !== keep) this.backend.disposeData(t.dataId);
+    this.made.length = 0;
+  }
+
+  private run(name: BaseKernelName, inputs: TensorInfo[] | object, attrs: object): TensorInfo {
+    const kernel = baseKernels?.get(name)?.kernelFunc;
+    if (!kernel) throw new Error(`wasm kernel ${name} was not captured`);
+    const out = kernel({
+      inputs: inputs as Record<string, TensorInfo>,
+      attrs: attrs as NamedAttrMap,
+      backend: this.backend,
+    }) as TensorInfo;
+    this.made.push(out);
+    return out;
+  }
+
+  conv2d(
+    x: TensorInfo,
+    filter: TensorInfo,
+    pad: 'valid' | [[number, number], [number, number], [number, number], [number, number]],
+    dilations: [number, number] = [1, 1],
+  ): TensorInfo {
+    return this.run(
+      'Conv2D',
+      { x, filter },
+      { strides: [1, 1], pad, dilations, dataFormat: 'NHWC', dimRoundingMode: undefined },
+    );
+  }
+
+  matMul(a: TensorInfo, b: TensorInfo): TensorInfo {
+    return this.run('BatchMatMul', { a, b }, { transposeA: false, transposeB: false });
+  }
+
+  transpose(x: TensorInfo, perm: number[]): TensorInfo {
+    return this.run('Transpose', { x }, { perm });
+  }
+
+  reshape(x: TensorInfo, shape: number[]): TensorInfo {
+    return this.run('Reshape', { x }, { shape });
+  }
+
+  reverse(x: TensorInfo, dims: number[]): TensorInfo {
+    return this.run('Reverse', { x }, { dims });
+  }
+
+  /** Zero padding; `paddings[i]` = [before, after] for axis i. */
+  pad(x: TensorInfo, paddings: [number, number][]): TensorInfo {
+    return this.run('PadV2', { x }, { paddings, constantValue: 0 });
+  }
+
+  slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+    return this.run('Slice', { x }, { begin, size });
+  }
+
+  concat(xs: TensorInfo[], axis: number): TensorInfo {
+    return this.run('Concat', xs, { axis });
+  }
+
+  zeros(shape: number[]): TensorInfo {
+    return this.run('Fill', {}, { shape, value: 0, dtype: 'float32' });
+  }
+}
+
+/**
+ * Crops or zero-pads one spatial axis so it runs from `start` (may be negative: zeros before the
+ * data) for `length` entries. Returns the slice begin/size and the padding still to apply.
+ */
+export function window1d(
+  size: number,
+  start: number,
+  length: number,
+): { begin: number; keep: number; before: number; after: number } {
+  const begin = Math.max(0, start);
+  const end = Math.min(size, start + length);
+  const keep = Math.max(0, end - begin);
+  const before = Math.min(length, Math.max(0, -start));
+  return { begin, keep, before, after: length - before - keep };
+}

@@ -1,0 +1,191 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initEngine, useBackendForTests } from '../../src/gan/engine.js';
+import { registerWasmKernels, wasmKernelsRegistered } from '../../src/gan/kernels/index.js';
+
+type Shape4 = [number, number, number, number];
+type Pad =
+  'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+
+/** max |a - b| / max |b|: the error measure of the gradient checks. */
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  expect(actual.length).toBe(expected.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  expect(scale).toBeGreaterThan(0);
+  return diff / scale;
+}
+
+/** Backend-side buffers, which count a kernel's intermediates (numTensors does not). */
+function dataBuffers(): number {
+  return tf.backend().numDataIds();
+}
+
+interface ConvCase {
+  x: Shape4;
+  filter: Shape4;
+  stride: number;
+  pad: Pad;
+}
+
+/** dx, dw of sum(conv2d(x, w) * dy) and conv2dTranspose(dy, w), all with seeded inputs. */
+function convResults(c: ConvCase): Float32Array[] {
+  return tf.tidy(() => {
+    const x = tf.randomUniform(c.x, -1, 1, 'float32', 1) as tf.Tensor4D;
+    const w = tf.randomUniform(c.filter, -1, 1, 'float32', 2) as tf.Tensor4D;
+    const conv = (a: tf.Tensor, b: tf.Tensor) =>
+      tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad);
+    const yShape = conv(x, w).shape;
+    const dy = tf.randomUniform(yShape, -1, 1, 'float32', 3) as tf.Tensor4D;
+    const [dx, dw] = tf.grads(conv)([x, w], dy);
+    const transposed = tf.conv2dTranspose(dy, w, c.x, c.stride, c.pad);
+    return [dx, dw, transposed].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+async function compareWithCpu(c: ConvCase): Promise<number[]> {
+  await useBackendForTests('cpu');
+  const expected = convResults(c);
+  await useBackendForTests('wasm');
+  const tensorsBefore = tf.memory().numTensors;
+  const buffersBefore = dataBuffers();
+  const actual = convResults(c);
+  expect(tf.memory().numTensors).toBe(tensorsBefore);
+  expect(dataBuffers()).toBe(buffersBefore);
+  return actual.map((a, i) => relativeError(a, expected[i]));
+}
+
+const cases: ConvCase[] = [];
+for (const batch of [1, 8]) {
+  for (const [inChannels, outChannels] of [
+    [3, 4],
+    [20, 6],
+  ]) {
+    for (const k of [3, 5]) {
+      for (const stride of [1, 2]) {
+        for (const pad of ['same', 'valid'] as const) {
+          cases.push({
+            x: [batch, 7, 9, inChannels],
+            filter: [k, k, inChannels, outChannels],
+            stride,
+            pad,
+          });
+        }
+      }
+    }
+  }
+}
+// Explicit asymmetric padding, a 1x1 filter whose stride skips rows, a 4x4 filter and stride 3.
+cases.push(
+  {
+    x: [2, 7, 9, 3],
+    filter: [3, 3, 3, 2],
+    stride: 2,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 3],
+      [0, 0],
+    ],
+  },
+  { x: [3, 6, 5, 2], filter: [1, 1, 2, 3], stride: 2, pad: 'valid' },
+  { x: [2, 10, 10, 32], filter: [4, 4, 32, 5], stride: 2, pad: 'same' },
+  { x: [2, 11, 8, 4], filter: [5, 5, 4, 3], stride: 3, pad: 'same' },
+);
+
+describe('wasm convolution gradient kernels', () => {
+  beforeAll(async () => {
+    await initEngine('wasm');
+  });
+
+  it.each(cases)(
+    'match the cpu backend: x $x, filter $filter, stride $stride, pad $pad',
+    async (c) => {
+      const [dx, dw, transposed] = await compareWithCpu(c);
+      expect(dx).toBeLessThan(1e-4);
+      expect(dw).toBeLessThan(1e-4);
+      expect(transposed).toBeLessThan(1e-4);
+    },
+  );
+});
+
+describe('wasm BatchMatMul with transposed operands', () => {
+  it.each([
+    [false, true],
+    [true, false],
+    [true, true],
+  ])('matches the cpu backend for transposeA=%s, transposeB=%s', async (ta, tb) => {
+    const product = () =>
+      tf.tidy(() => {
+        const a = tf.randomUniform(ta ? [2, 33, 17] : [2, 17, 33], -1, 1, 'float32', 4);
+        const b = tf.randomUniform(tb ? [2, 9, 33] : [2, 33, 9], -1, 1, 'float32', 5);
+        return tf.matMul(a, b, ta, tb).dataSync() as Float32Array;
+      });
+    await useBackendForTests('cpu');
+    const expected = product();
+    await useBackendForTests('wasm');
+    const buffersBefore = dataBuffers();
+    expect(relativeError(product(), expected)).toBeLessThan(1e-5);
+    expect(dataBuffers()).toBe(buffersBefore);
+  });
+});
+
+describe('a tiny DCGAN-shaped net', () => {
+  /** D(G(z)) with one stride-2 transposed conv and one stride-2 conv; loss and all gradients. */
+  function lossAndGradients(): Float32Array[] {
+    return tf.tidy(() => {
+      const z = tf.randomUniform([2, 4, 4, 3], -1, 1, 'float32', 6);
+      const real = tf.randomUniform([2, 8, 8, 1], -1, 1, 'float32', 7);
+      const gw = tf.randomNormal([5, 5, 1, 3], 0, 0.2, 'float32', 8);
+      const dw = tf.randomNormal([5, 5, 1, 4], 0, 0.2, 'float32', 9);
+      const dense = tf.randomNormal([4 * 4 * 4, 1], 0, 0.2, 'float32', 10);
+      const discriminate = (images: tf.Tensor, w: tf.Tensor, v: tf.Tensor) => {
+        const h = tf.leakyRelu(tf.conv2d(images as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'), 0.2);
+        return tf.matMul(tf.reshape(h, [2, -1]), v as tf.Tensor2D);
+      };
+      const loss = (g: tf.Tensor, w: tf.Tensor, v: tf.Tensor) => {
+        const fake = tf.tanh(
+          tf.conv2dTranspose(z as tf.Tensor4D, g as tf.Tensor4D, [2, 8, 8, 1], 2, 'same'),
+        );
+        const fakeLogits = discriminate(fake, w, v);
+        const realLogits = discriminate(real, w, v);
+        return tf.add(
+          tf.losses.sigmoidCrossEntropy(tf.onesLike(realLogits), realLogits),
+          tf.losses.sigmoidCrossEntropy(tf.zerosLike(fakeLogits), fakeLogits),
+        ) as tf.Scalar;
+      };
+      const { value, grads } = tf.valueAndGrads(loss)([gw, dw, dense]);
+      return [value, ...grads].map((t) => t.dataSync() as Float32Array);
+    });
+  }
+
+  it('has the same loss and gradients on wasm as on cpu, without leaking', async () => {
+    await useBackendForTests('cpu');
+    const expected = lossAndGradients();
+    await useBackendForTests('wasm');
+    const tensorsBefore = tf.memory().numTensors;
+    const buffersBefore = dataBuffers();
+    const actual = lossAndGradients();
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(dataBuffers()).toBe(buffersBefore);
+    expect(Number.isFinite(actual[0][0])).toBe(true);
+    actual.forEach((a, i) => expect(relativeError(a, expected[i])).toBeLessThan(1e-4));
+  });
+});
+
+describe('kernel registration', () => {
+  it('is idempotent and only touches wasm', async () => {
+    await initEngine('wasm');
+    registerWasmKernels();
+    registerWasmKernels();
+    expect(wasmKernelsRegistered()).toBe(true);
+    expect(tf.getKernel('Conv2DBackpropFilter', 'cpu')).toBeDefined();
+    expect(tf.getKernel('Conv2DBackpropFilter', 'cpu').kernelFunc).not.toBe(
+      tf.getKernel('Conv2DBackpropFilter', 'wasm').kernelFunc,
+    );
+  });
+});
