@@ -29,6 +29,15 @@ const ConfigSchema = Type.Object({
   ]),
   /** Training jobs one worker runs at once (GANFORGE_WORKER_CONCURRENCY, default 1). */
   workerConcurrency: Type.Integer({ minimum: 1, maximum: 64 }),
+  /**
+   * How long a training job's lock lives without renewal (GANFORGE_JOB_LOCK_MS, default 30000).
+   * A worker that dies holds its job this long before another worker may resume it.
+   */
+  jobLockMs: Type.Integer({ minimum: 1000 }),
+  /** How often a worker looks for jobs whose worker died (GANFORGE_STALLED_INTERVAL_MS, 30000). */
+  stalledIntervalMs: Type.Integer({ minimum: 500 }),
+  /** Worker deaths a run survives before it fails (GANFORGE_MAX_STALLED, default 1). */
+  maxStalledCount: Type.Integer({ minimum: 0, maximum: 100 }),
   /** Events kept per run in its Redis stream (GANFORGE_EVENTS_MAXLEN, default 10000). */
   eventsMaxLen: Type.Integer({ minimum: 100 }),
   /** pino log level (LOG_LEVEL, default info). */
@@ -48,6 +57,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     prefix: env.GANFORGE_PREFIX ?? 'ganforge',
     backend: env.GANFORGE_BACKEND ?? 'auto',
     workerConcurrency: Number(env.GANFORGE_WORKER_CONCURRENCY ?? 1),
+    jobLockMs: Number(env.GANFORGE_JOB_LOCK_MS ?? 30000),
+    stalledIntervalMs: Number(env.GANFORGE_STALLED_INTERVAL_MS ?? 30000),
+    maxStalledCount: Number(env.GANFORGE_MAX_STALLED ?? 1),
     eventsMaxLen: Number(env.GANFORGE_EVENTS_MAXLEN ?? 10000),
     logLevel: env.LOG_LEVEL ?? 'info',
   };

@@ -26,6 +26,9 @@ export async function runWorker(config: Config): Promise<void> {
     backend: engine.backend,
     logger,
     concurrency: config.workerConcurrency,
+    lockDuration: config.jobLockMs,
+    stalledInterval: config.stalledIntervalMs,
+    maxStalledCount: config.maxStalledCount,
   });
   onShutdown(async () => {
     await training.close();
