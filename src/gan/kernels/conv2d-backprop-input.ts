@@ -34,6 +34,7 @@ const minChannelsForPhaseConvs = 16;
 /** The geometry of one spatial axis: which phase rows exist and which dy rows feed them. */
 interface AxisPlan {
   stride: number;
+  kernel: number;
   /** Taps per phase after zero-padding the filter to a multiple of the stride. */
   taps: number;
   /** First phase row m0 and phase row count m: phase rows m0 .. m0+count-1 cover all of dx. */
@@ -47,6 +48,7 @@ function planAxis(size: number, kernel: number, stride: number, padBefore: numbe
   const first = Math.floor(padBefore / stride);
   return {
     stride,
+    kernel,
     taps: Math.ceil(kernel / stride),
     first,
     count: Math.ceil((padBefore + size) / stride) - first,
@@ -54,9 +56,12 @@ function planAxis(size: number, kernel: number, stride: number, padBefore: numbe
   };
 }
 
+/** Taps of phase r on one axis: i = r, r + s, ... below the kernel size. */
+const phaseTaps = (axis: AxisPlan, r: number) => Math.ceil((axis.kernel - r) / axis.stride);
+
 /**
  * dy cut and zero-padded so a valid stride-1 convolution with `taps` taps yields phase rows
- * first .. first+count-1: row m reads dy[m - taps + 1 .. m].
+ * first .. first+count-1: row m reads dy[m - taps + 1 .. m]. Undefined when it reads only zeros.
  */
 function dyWindow(
   ops: WasmOps,
@@ -82,40 +87,83 @@ function dyWindow(
   return { x, pad };
 }
 
-/**
- * The filter as [tapsH, sH, tapsW, sW, outChannels(dy), inChannels(dx)] with taps reversed, so
- * index [t, r] holds w[r + s*(taps-1-t)] and zeros past the kernel's end.
- */
-function phaseFilter(ops: WasmOps, filter: TensorInfo, h: AxisPlan, w: AxisPlan): TensorInfo {
-  const [kh, kw, inChannels, outChannels] = filter.shape;
-  let f = ops.transpose(filter, [0, 1, 3, 2]);
-  const extraH = h.taps * h.stride - kh;
-  const extraW = w.taps * w.stride - kw;
-  if (extraH > 0 || extraW > 0) {
-    f = ops.pad(f, [
-      [0, extraH],
-      [0, extraW],
-      [0, 0],
-      [0, 0],
-    ]);
-  }
-  f = ops.reshape(f, [h.taps, h.stride, w.taps, w.stride, outChannels, inChannels]);
-  return ops.reverse(f, [0, 2]);
+/** Where one phase's rows live: chunk (n, m_h, m_w) of dx channels starts at base + strides·idx. */
+interface PhaseSource {
+  tensor: TensorInfo;
+  base: number;
+  strides: [number, number, number];
 }
 
-/** [N, countH, sH, countW, sW, C] phase rows -> dx [N, H, W, C]. */
-function interleave(ops: WasmOps, phases: TensorInfo, dxShape: Shape4, h: AxisPlan, w: AxisPlan) {
-  const [n, height, width, channels] = dxShape;
-  const full = ops.reshape(phases, [n, h.count * h.stride, w.count * w.stride, channels]);
-  if (
-    h.crop === 0 &&
-    w.crop === 0 &&
-    h.count * h.stride === height &&
-    w.count * w.stride === width
-  ) {
-    return full;
+/**
+ * Writes phase (rh, rw)'s filter into `out`, laid out [tapsH, tapsW, dy channels, width] from
+ * channel `offset`: tap t holds w[r + s*(taps-1-t)] (reversed, so the convolution correlates),
+ * with dx and dy channels swapped. Taps past the kernel are left as they are (zeros).
+ */
+function writePhaseFilter(
+  w: Float32Array,
+  shape: Shape4,
+  phase: { rh: number; rw: number; tapsH: number; tapsW: number },
+  out: Float32Array,
+  width: number,
+  offset: number,
+  h: AxisPlan,
+  wd: AxisPlan,
+): void {
+  const [kh, kw, inChannels, outChannels] = shape;
+  for (let t = 0; t < phase.tapsH; t++) {
+    const i = phase.rh + h.stride * (phase.tapsH - 1 - t);
+    if (i >= kh) continue;
+    for (let u = 0; u < phase.tapsW; u++) {
+      const j = phase.rw + wd.stride * (phase.tapsW - 1 - u);
+      if (j >= kw) continue;
+      const src = (i * kw + j) * inChannels * outChannels;
+      const dst = (t * phase.tapsW + u) * outChannels * width + offset;
+      for (let ci = 0; ci < inChannels; ci++) {
+        for (let co = 0; co < outChannels; co++) {
+          out[dst + co * width + ci] = w[src + ci * outChannels + co];
+        }
+      }
+    }
   }
-  return ops.slice(full, [0, h.crop, w.crop, 0], dxShape);
+}
+
+/** dx [N, H, W, C] from the phase rows, sources[rh][rw] (undefined: that phase is all zeros). */
+function interleave(
+  ops: WasmOps,
+  sources: (PhaseSource | undefined)[][],
+  dxShape: Shape4,
+  h: AxisPlan,
+  w: AxisPlan,
+): TensorInfo {
+  const [n, height, width, channels] = dxShape;
+  return ops.make(dxShape, (dx) => {
+    for (let rh = 0; rh < h.stride; rh++) {
+      for (let rw = 0; rw < w.stride; rw++) {
+        const source = sources[rh][rw];
+        const src = source ? ops.values(source.tensor) : undefined;
+        for (let m = Math.ceil((h.crop - rh) / h.stride); m < h.count; m++) {
+          const row = m * h.stride + rh - h.crop;
+          if (row >= height) break;
+          for (let b = 0; b < n; b++) {
+            const dstRow = (b * height + row) * width;
+            for (let q = Math.ceil((w.crop - rw) / w.stride); q < w.count; q++) {
+              const col = q * w.stride + rw - w.crop;
+              if (col >= width) break;
+              const dst = (dstRow + col) * channels;
+              if (!src || !source) {
+                dx.fill(0, dst, dst + channels);
+                continue;
+              }
+              const from =
+                source.base + b * source.strides[0] + m * source.strides[1] + q * source.strides[2];
+              if (channels >= 16) dx.set(src.subarray(from, from + channels), dst);
+              else for (let c = 0; c < channels; c++) dx[dst + c] = src[from + c];
+            }
+          }
+        }
+      }
+    }
+  });
 }
 
 function allPhasesInOneConv(
@@ -126,21 +174,52 @@ function allPhasesInOneConv(
   h: AxisPlan,
   w: AxisPlan,
 ) {
-  const [n, , , channels] = dxShape;
+  const channels = dxShape[3];
   const outChannels = filter.shape[3];
-  const f = phaseFilter(ops, filter, h, w);
-  const wide = ops.reshape(ops.transpose(f, [0, 2, 4, 1, 3, 5]), [
-    h.taps,
-    w.taps,
-    outChannels,
-    h.stride * w.stride * channels,
-  ]);
+  const phases = h.stride * w.stride;
   const window = dyWindow(ops, dy, h.taps, w.taps, h, w);
-  const y = window
-    ? ops.conv2d(window.x, wide, window.pad)
-    : ops.zeros([n, h.count, w.count, h.stride * w.stride * channels]);
-  const split = ops.reshape(y, [n, h.count, w.count, h.stride, w.stride, channels]);
-  return interleave(ops, ops.transpose(split, [0, 1, 3, 2, 4, 5]), dxShape, h, w);
+  if (!window) return interleave(ops, [], dxShape, h, w);
+
+  const wide = ops.make([h.taps, w.taps, outChannels, phases * channels], (out) => {
+    const weights = ops.values(filter);
+    out.fill(0);
+    for (let rh = 0; rh < h.stride; rh++) {
+      for (let rw = 0; rw < w.stride; rw++) {
+        const phase = { rh, rw, tapsH: h.taps, tapsW: w.taps };
+        const offset = (rh * w.stride + rw) * channels;
+        writePhaseFilter(
+          weights,
+          filter.shape as Shape4,
+          phase,
+          out,
+          phases * channels,
+          offset,
+          h,
+          w,
+        );
+      }
+    }
+  });
+  const y = ops.conv2d(window.x, wide, window.pad);
+  if (
+    phases === 1 &&
+    h.crop === 0 &&
+    w.crop === 0 &&
+    h.count === dxShape[1] &&
+    w.count === dxShape[2]
+  ) {
+    return y;
+  }
+  const width = phases * channels;
+  const strides: [number, number, number] = [h.count * w.count * width, w.count * width, width];
+  const sources = Array.from({ length: h.stride }, (_, rh) =>
+    Array.from({ length: w.stride }, (_, rw) => ({
+      tensor: y,
+      base: (rh * w.stride + rw) * channels,
+      strides,
+    })),
+  );
+  return interleave(ops, sources, dxShape, h, w);
 }
 
 function oneConvPerPhase(
@@ -151,40 +230,33 @@ function oneConvPerPhase(
   h: AxisPlan,
   w: AxisPlan,
 ) {
-  const [n, , , channels] = dxShape;
+  const channels = dxShape[3];
   const outChannels = filter.shape[3];
-  const f = ops.transpose(phaseFilter(ops, filter, h, w), [1, 3, 0, 2, 4, 5]);
-  const phases: TensorInfo[] = [];
+  const strides: [number, number, number] = [
+    h.count * w.count * channels,
+    w.count * channels,
+    channels,
+  ];
+  const sources: (PhaseSource | undefined)[][] = [];
   for (let rh = 0; rh < h.stride; rh++) {
-    const rowTaps = Math.ceil((filter.shape[0] - rh) / h.stride);
+    sources.push([]);
     for (let rw = 0; rw < w.stride; rw++) {
-      const colTaps = Math.ceil((filter.shape[1] - rw) / w.stride);
+      const phase = { rh, rw, tapsH: phaseTaps(h, rh), tapsW: phaseTaps(w, rw) };
       const window =
-        rowTaps > 0 && colTaps > 0 ? dyWindow(ops, dy, rowTaps, colTaps, h, w) : undefined;
+        phase.tapsH > 0 && phase.tapsW > 0
+          ? dyWindow(ops, dy, phase.tapsH, phase.tapsW, h, w)
+          : undefined;
       if (!window) {
-        phases.push(ops.zeros([1, n, h.count, w.count, channels]));
+        sources[rh].push(undefined);
         continue;
       }
-      // Reversed taps put the zero padding first: this phase's own taps are the last ones.
-      const taps = ops.slice(
-        f,
-        [rh, rw, h.taps - rowTaps, w.taps - colTaps, 0, 0],
-        [1, 1, rowTaps, colTaps, outChannels, channels],
-      );
-      const tapsFilter = ops.reshape(taps, [rowTaps, colTaps, outChannels, channels]);
-      const y = ops.conv2d(window.x, tapsFilter, window.pad);
-      phases.push(ops.reshape(y, [1, n, h.count, w.count, channels]));
+      const taps = ops.make([phase.tapsH, phase.tapsW, outChannels, channels], (out) => {
+        writePhaseFilter(ops.values(filter), filter.shape as Shape4, phase, out, channels, 0, h, w);
+      });
+      sources[rh].push({ tensor: ops.conv2d(window.x, taps, window.pad), base: 0, strides });
     }
   }
-  const stacked = ops.reshape(ops.concat(phases, 0), [
-    h.stride,
-    w.stride,
-    n,
-    h.count,
-    w.count,
-    channels,
-  ]);
-  return interleave(ops, ops.transpose(stacked, [2, 3, 0, 4, 1, 5]), dxShape, h, w);
+  return interleave(ops, sources, dxShape, h, w);
 }
 
 const conv2dBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {

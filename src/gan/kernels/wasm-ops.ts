@@ -5,7 +5,8 @@
  * records every intermediate it makes and frees them all in `dispose`.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { KernelBackend, KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 export type Shape4 = [number, number, number, number];
 
@@ -42,11 +43,11 @@ export function baseKernelSetup(name: BaseKernelName): KernelConfig['setupFunc']
 
 export class WasmOps {
   private readonly made: TensorInfo[] = [];
-  private readonly backend: KernelBackend;
+  private readonly backend: BackendWasm;
 
   /** `backend` is what a kernel function receives, typed `{}` by tfjs: the wasm backend. */
   constructor(backend: object) {
-    this.backend = backend as KernelBackend;
+    this.backend = backend as BackendWasm;
   }
 
   /** Frees every intermediate except `keep` (the kernel's output). */
@@ -107,6 +108,19 @@ export class WasmOps {
 
   concat(xs: TensorInfo[], axis: number): TensorInfo {
     return this.run('Concat', xs, { axis });
+  }
+
+  /** A new float32 tensor whose values `write` fills in place (for small or gather-like work). */
+  make(shape: number[], write: (values: Float32Array) => void): TensorInfo {
+    const out = this.backend.makeOutput(shape, 'float32');
+    this.made.push(out);
+    write(this.values(out));
+    return out;
+  }
+
+  /** The tensor's values as a view of the wasm heap; valid until the next allocation. */
+  values(t: TensorInfo): Float32Array {
+    return this.backend.typedArrayFromHeap(t) as Float32Array;
   }
 
   zeros(shape: number[]): TensorInfo {
