@@ -3,13 +3,7 @@
  * forwards them over WebSockets. `seq` is the Redis stream id, assigned on publish.
  */
 export type RunStatus =
-  | 'queued'
-  | 'running'
-  | 'paused'
-  | 'completed'
-  | 'failed'
-  | 'cancelled'
-  | 'diverged';
+  'queued' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled' | 'diverged';
 
 interface EventBase {
   runId: string;
@@ -37,3 +31,7 @@ export const terminalStatuses: readonly RunStatus[] = [
   'cancelled',
   'diverged',
 ];
+
+export function isTerminalStatus(status: RunStatus): boolean {
+  return terminalStatuses.includes(status);
+}
