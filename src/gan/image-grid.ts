@@ -31,7 +31,7 @@ export interface ImageGrid {
 const gutterLevel = 128;
 
 /** PNG colour types (PNG spec, section 11.2.2): 0 grayscale, 2 truecolour. */
-const colorTypes: Record<number, number> = { 1: 0, 3: 2 };
+const colorTypes: Partial<Record<number, 0 | 2>> = { 1: 0, 3: 2 };
 
 function toBatch(images: tf.Tensor4D | ImageBatch): ImageBatch {
   if ('dataSync' in images) {
