@@ -134,6 +134,29 @@ describe('wasm BatchMatMul with transposed operands', () => {
   });
 });
 
+describe('wasm Tile', () => {
+  it.each([
+    { shape: [1, 1, 1, 5], reps: [3, 4, 2, 1], dtype: 'float32' },
+    { shape: [2, 3], reps: [2, 3], dtype: 'int32' },
+    { shape: [3, 1, 2], reps: [1, 4, 3], dtype: 'bool' },
+    { shape: [4], reps: [5], dtype: 'float32' },
+  ] as const)('matches the cpu backend for $shape x $reps ($dtype)', async (c) => {
+    const tiled = () =>
+      tf.tidy(() => {
+        const x = tf.randomUniform(c.shape as unknown as number[], -3, 3, 'float32', 11);
+        const typed = c.dtype === 'bool' ? tf.greater(x, 0) : tf.cast(x, c.dtype);
+        const y = tf.tile(typed, c.reps as unknown as number[]);
+        return { shape: y.shape, dtype: y.dtype, values: Array.from(y.dataSync()) };
+      });
+    await useBackendForTests('cpu');
+    const expected = tiled();
+    await useBackendForTests('wasm');
+    const buffersBefore = dataBuffers();
+    expect(tiled()).toEqual(expected);
+    expect(dataBuffers()).toBe(buffersBefore);
+  });
+});
+
 describe('a tiny DCGAN-shaped net', () => {
   /** D(G(z)) with one stride-2 transposed conv and one stride-2 conv; loss and all gradients. */
   function lossAndGradients(): Float32Array[] {

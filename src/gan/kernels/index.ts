@@ -1,18 +1,20 @@
 /**
  * The kernels ganforge adds to or replaces in tfjs-backend-wasm: the convolution gradients it
- * lacks or runs slowly, and matmul with transposed operands. Registered for 'wasm' only; the
+ * lacks or runs slowly, matmul with transposed operands, and Tile. Registered for 'wasm' only; the
  * other backends keep their own.
  */
 import * as tf from '@tensorflow/tfjs';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
+import { tileConfig } from './tile.js';
 import { captureBaseKernels } from './wasm-ops.js';
 
 export const wasmKernelConfigs = [
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
   batchMatMulConfig,
+  tileConfig,
 ] as const;
 
 /** Idempotent: replaces whatever is registered under our kernels' names for 'wasm'. */

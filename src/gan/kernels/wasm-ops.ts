@@ -5,7 +5,13 @@
  * records every intermediate it makes and frees them all in `dispose`.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import type {
+  DataType,
+  KernelConfig,
+  NamedAttrMap,
+  TensorInfo,
+  TypedArray,
+} from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 export type Shape4 = [number, number, number, number];
@@ -20,6 +26,7 @@ const baseKernelNames = [
   'Reshape',
   'Reverse',
   'Slice',
+  'Tile',
   'Transpose',
 ] as const;
 
@@ -56,7 +63,7 @@ export class WasmOps {
     this.made.length = 0;
   }
 
-  private run(name: BaseKernelName, inputs: TensorInfo[] | object, attrs: object): TensorInfo {
+  run(name: BaseKernelName, inputs: TensorInfo[] | object, attrs: object): TensorInfo {
     const kernel = baseKernels?.get(name)?.kernelFunc;
     if (!kernel) throw new Error(`wasm kernel ${name} was not captured`);
     const out = kernel({
@@ -118,9 +125,21 @@ export class WasmOps {
     return out;
   }
 
+  /** A new tensor of any numeric dtype, filled in place by `write`. */
+  makeTyped(shape: number[], dtype: DataType, write: (values: TypedArray) => void): TensorInfo {
+    const out = this.backend.makeOutput(shape, dtype);
+    this.made.push(out);
+    write(this.backend.typedArrayFromHeap(out));
+    return out;
+  }
+
   /** The tensor's values as a view of the wasm heap; valid until the next allocation. */
   values(t: TensorInfo): Float32Array {
     return this.backend.typedArrayFromHeap(t) as Float32Array;
+  }
+
+  typedValues(t: TensorInfo): TypedArray {
+    return this.backend.typedArrayFromHeap(t);
   }
 
   zeros(shape: number[]): TensorInfo {

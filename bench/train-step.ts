@@ -1,0 +1,147 @@
+/**
+ * `npm run bench:train`: median time of one DCGAN training step (bench/dcgan.ts, batch 64) on
+ * the engine ganforge picks, next to the same step in PyTorch when /usr/bin/python3 has torch.
+ * Ends with a per-kernel profile of one tfjs step, to show where the time goes.
+ *
+ * Options: --steps N (timed steps, default 7), --warmup N (default 2), --no-torch, --no-profile.
+ */
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '../src/gan/engine.js';
+import { BenchDcgan, batchSize } from './dcgan.js';
+
+interface TorchResult {
+  threads: number;
+  torch?: string;
+  blas?: string;
+  median_ms?: number;
+  error?: string;
+}
+
+interface Options {
+  steps: number;
+  warmup: number;
+  torch: boolean;
+  profile: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const value = (flag: string, fallback: number) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? Number(argv[i + 1]) : fallback;
+  };
+  return {
+    steps: value('--steps', 7),
+    warmup: value('--warmup', 2),
+    torch: !argv.includes('--no-torch'),
+    profile: !argv.includes('--no-profile'),
+  };
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Milliseconds of each timed step, after warm-up steps that fill caches and the wasm heap. */
+function timeTfjsSteps(model: BenchDcgan, real: tf.Tensor4D, options: Options): number[] {
+  for (let i = 0; i < options.warmup; i++) model.step(real);
+  const times: number[] = [];
+  for (let i = 0; i < options.steps; i++) {
+    const start = performance.now();
+    const [dLoss, gLoss] = model.step(real);
+    times.push(performance.now() - start);
+    if (!Number.isFinite(dLoss) || !Number.isFinite(gLoss)) throw new Error('non-finite loss');
+  }
+  return times;
+}
+
+function runTorch(threads: number, options: Options): TorchResult {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'torch_dcgan_step.py');
+  const run = spawnSync(
+    '/usr/bin/python3',
+    [
+      script,
+      '--threads',
+      `${threads}`,
+      '--steps',
+      `${options.steps}`,
+      '--warmup',
+      `${options.warmup}`,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (run.error) return { threads, error: `cannot run /usr/bin/python3: ${run.error.message}` };
+  const line = run.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return { threads, ...(JSON.parse(line) as Omit<TorchResult, 'threads'>) };
+  } catch {
+    return { threads, error: `torch bench failed: ${run.stderr.trim().split('\n').pop()}` };
+  }
+}
+
+/** Total kernel time per kernel name and input shapes over one profiled step. */
+async function profileStep(model: BenchDcgan, real: tf.Tensor4D): Promise<void> {
+  const info = await tf.profile(() => {
+    model.step(real);
+  });
+  const rows = new Map<string, { ms: number; calls: number }>();
+  let total = 0;
+  for (const kernel of info.kernels) {
+    const ms = await kernel.kernelTimeMs;
+    if (typeof ms !== 'number') continue;
+    const key = `${kernel.name} ${kernel.inputShapes.map((s) => `[${s}]`).join(' ')}`;
+    const row = rows.get(key) ?? { ms: 0, calls: 0 };
+    row.ms += ms;
+    row.calls += 1;
+    rows.set(key, row);
+    total += ms;
+  }
+  const top = [...rows.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20);
+  console.log(`\nKernel profile of one step (${total.toFixed(0)} ms in kernels, top 20):`);
+  console.log('| ms | % | calls | kernel and input shapes |\n|---:|---:|---:|---|');
+  for (const [key, row] of top) {
+    const share = ((100 * row.ms) / total).toFixed(1);
+    console.log(`| ${row.ms.toFixed(1)} | ${share} | ${row.calls} | ${key} |`);
+  }
+}
+
+export async function benchTrainStep(argv: string[] = process.argv.slice(2)): Promise<void> {
+  const options = parseOptions(argv);
+  const engine = await initEngine('auto');
+  const model = new BenchDcgan();
+  const real = tf.randomUniform([batchSize, 28, 28, 1], -1, 1, 'float32', 7) as tf.Tensor4D;
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`DCGAN step, batch ${batchSize}, 28x28x1; ${os.cpus().length} x ${cpu}`);
+  console.log(`tfjs engine: ${engine.backend} (${engine.detail})`);
+
+  const tfjsMs = median(timeTfjsSteps(model, real, options));
+  const torch = options.torch ? [runTorch(1, options), runTorch(2, options)] : [];
+  const reference = torch.find((t) => t.threads === 1)?.median_ms;
+
+  console.log('\n| engine | threads | median ms/step | vs PyTorch 1 thread |');
+  console.log('|---|---:|---:|---:|');
+  const ratio = (ms: number) => (reference ? `${(ms / reference).toFixed(2)}x` : 'n/a');
+  console.log(`| tfjs ${engine.backend} | 1 | ${tfjsMs.toFixed(0)} | ${ratio(tfjsMs)} |`);
+  for (const t of torch) {
+    if (t.median_ms === undefined) continue;
+    const name = `PyTorch ${t.torch}${t.blas ? ` (${t.blas})` : ''}`;
+    console.log(`| ${name} | ${t.threads} | ${t.median_ms.toFixed(0)} | ${ratio(t.median_ms)} |`);
+  }
+  const failed = torch.find((t) => t.error);
+  if (failed) {
+    console.log(`\nPyTorch not measured: ${failed.error}`);
+    console.log('To compare, install it: apt-get install -y python3-torch libopenblas0-pthread');
+  }
+
+  if (options.profile) await profileStep(model, real);
+  tf.dispose(real);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  await benchTrainStep();
+}
