@@ -76,9 +76,14 @@ export class RunEventStream {
     return entries.map(([id, fields]) => parseStreamEntry(id, fields));
   }
 
+  /** The newest event, if the run has any. */
+  async last(runId: string): Promise<RunEvent | undefined> {
+    const [newest] = await this.redis.xrevrange(this.key(runId), '+', '-', 'COUNT', 1);
+    return newest && parseStreamEntry(newest[0], newest[1]);
+  }
+
   /** The newest event's seq, or `0-0` for a run with no events yet. */
   async lastSeq(runId: string): Promise<string> {
-    const newest = await this.redis.xrevrange(this.key(runId), '+', '-', 'COUNT', 1);
-    return newest[0]?.[0] ?? '0-0';
+    return (await this.last(runId))?.seq ?? '0-0';
   }
 }

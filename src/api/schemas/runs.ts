@@ -1,0 +1,133 @@
+import { Type, type Static } from 'typebox';
+import type { Run } from '../../db/generated/client.js';
+import type { TrainingConfig } from '../../gan/training-config.js';
+import { DateTime, NullableDateTime, NullableString } from './common.js';
+
+export const RunStatusSchema = Type.Enum([
+  'queued',
+  'running',
+  'paused',
+  'completed',
+  'failed',
+  'cancelled',
+  'diverged',
+]);
+
+/** Bounds shared by the request (optional fields) and the resolved config (all present). */
+const configFields = {
+  seed: Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, description: 'Default: random.' }),
+  steps: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Default: 1000.' }),
+  batchSize: Type.Integer({
+    minimum: 1,
+    maximum: 1024,
+    description: 'Default: 64; at most the dataset training split size.',
+  }),
+  latentDim: Type.Integer({ minimum: 1, maximum: 1024, description: 'Default: 100.' }),
+  learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Default: 2e-4.' }),
+  beta1: Type.Number({ minimum: 0, exclusiveMaximum: 1, description: 'Adam beta1. Default: 0.5.' }),
+  beta2: Type.Number({
+    minimum: 0,
+    exclusiveMaximum: 1,
+    description: 'Adam beta2. Default: 0.999.',
+  }),
+  logEvery: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Default: 10.' }),
+  sampleEvery: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Default: 100.' }),
+  checkpointEvery: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Default: 250.' }),
+  sampleCount: Type.Integer({
+    minimum: 1,
+    maximum: 256,
+    description: 'Images per sample grid, a square number. Default: 64.',
+  }),
+};
+
+export const CreateRunBody = Type.Object(
+  {
+    model: Type.String({ minLength: 1, maxLength: 64, description: 'Model name: gan or dcgan.' }),
+    dataset: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'Built-in dataset id (GET /v1/datasets).',
+    }),
+    seed: Type.Optional(configFields.seed),
+    steps: Type.Optional(configFields.steps),
+    batchSize: Type.Optional(configFields.batchSize),
+    latentDim: Type.Optional(configFields.latentDim),
+    learningRate: Type.Optional(configFields.learningRate),
+    beta1: Type.Optional(configFields.beta1),
+    beta2: Type.Optional(configFields.beta2),
+    logEvery: Type.Optional(configFields.logEvery),
+    sampleEvery: Type.Optional(configFields.sampleEvery),
+    checkpointEvery: Type.Optional(configFields.checkpointEvery),
+    sampleCount: Type.Optional(configFields.sampleCount),
+  },
+  { additionalProperties: false },
+);
+
+export type CreateRunRequest = Static<typeof CreateRunBody>;
+
+export const TrainingConfigSchema = Type.Object(
+  { model: Type.String(), dataset: Type.String(), ...configFields },
+  { description: 'The full training config of the run, defaults filled in.' },
+);
+
+export const RunSchema = Type.Object({
+  id: Type.String(),
+  model: Type.String(),
+  dataset: Type.String(),
+  status: RunStatusSchema,
+  step: Type.Integer({ description: 'Last completed training step.' }),
+  totalSteps: Type.Integer(),
+  seed: Type.Integer(),
+  config: TrainingConfigSchema,
+  backend: Type.Union([Type.String(), Type.Null()], {
+    description: 'Compute backend the worker trains on; null until the run starts.',
+  }),
+  errorCode: NullableString,
+  errorMessage: NullableString,
+  createdAt: DateTime,
+  startedAt: NullableDateTime,
+  finishedAt: NullableDateTime,
+  updatedAt: DateTime,
+});
+
+export type RunView = Static<typeof RunSchema>;
+
+export const ListRunsQuery = Type.Object(
+  {
+    status: Type.Optional(RunStatusSchema),
+    model: Type.Optional(Type.String({ maxLength: 64 })),
+    dataset: Type.Optional(Type.String({ maxLength: 64 })),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    cursor: Type.Optional(
+      Type.String({ maxLength: 200, description: 'nextCursor of the previous page.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const RunListSchema = Type.Object({
+  items: Type.Array(RunSchema, { description: 'Newest first.' }),
+  nextCursor: Type.Union([Type.String(), Type.Null()], {
+    description: 'Pass as cursor for the next page; null on the last page.',
+  }),
+});
+
+export function runView(run: Run): RunView {
+  return {
+    id: run.id,
+    model: run.model,
+    dataset: run.datasetId,
+    status: run.status,
+    step: run.step,
+    totalSteps: run.totalSteps,
+    seed: run.seed,
+    config: run.config as unknown as TrainingConfig,
+    backend: run.backend,
+    errorCode: run.errorCode,
+    errorMessage: run.errorMessage,
+    createdAt: run.createdAt.toISOString(),
+    startedAt: run.startedAt?.toISOString() ?? null,
+    finishedAt: run.finishedAt?.toISOString() ?? null,
+    updatedAt: run.updatedAt.toISOString(),
+  };
+}
