@@ -3,7 +3,8 @@
  * the engine ganforge picks, next to the same step in PyTorch when /usr/bin/python3 has torch.
  * Ends with a per-kernel profile of one tfjs step, to show where the time goes.
  *
- * Options: --steps N (timed steps, default 7), --warmup N (default 2), --no-torch, --no-profile.
+ * Options: --threads N (wasm threads, default 1), --steps N (timed steps, default 7),
+ * --warmup N (default 2), --no-torch, --no-profile.
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -22,6 +23,7 @@ interface TorchResult {
 }
 
 interface Options {
+  threads: number;
   steps: number;
   warmup: number;
   torch: boolean;
@@ -34,6 +36,7 @@ function parseOptions(argv: string[]): Options {
     return i >= 0 ? Number(argv[i + 1]) : fallback;
   };
   return {
+    threads: value('--threads', 1),
     steps: value('--steps', 7),
     warmup: value('--warmup', 2),
     torch: !argv.includes('--no-torch'),
@@ -112,7 +115,7 @@ async function profileStep(model: BenchDcgan, real: tf.Tensor4D): Promise<void> 
 
 export async function benchTrainStep(argv: string[] = process.argv.slice(2)): Promise<void> {
   const options = parseOptions(argv);
-  const engine = await initEngine('auto');
+  const engine = await initEngine('auto', undefined, { wasmThreads: options.threads });
   const model = new BenchDcgan();
   const real = tf.randomUniform([batchSize, 28, 28, 1], -1, 1, 'float32', 7) as tf.Tensor4D;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
@@ -126,7 +129,8 @@ export async function benchTrainStep(argv: string[] = process.argv.slice(2)): Pr
   console.log('\n| engine | threads | median ms/step | vs PyTorch 1 thread |');
   console.log('|---|---:|---:|---:|');
   const ratio = (ms: number) => (reference ? `${(ms / reference).toFixed(2)}x` : 'n/a');
-  console.log(`| tfjs ${engine.backend} | 1 | ${tfjsMs.toFixed(0)} | ${ratio(tfjsMs)} |`);
+  const threads = /(\d+) threads?/.exec(engine.detail)?.[1] ?? '1';
+  console.log(`| tfjs ${engine.backend} | ${threads} | ${tfjsMs.toFixed(0)} | ${ratio(tfjsMs)} |`);
   for (const t of torch) {
     if (t.median_ms === undefined) continue;
     const name = `PyTorch ${t.torch}${t.blas ? ` (${t.blas})` : ''}`;

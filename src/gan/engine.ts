@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { GanforgeError } from '../errors.js';
 import { registerWasmKernels } from './kernels/index.js';
+import { loadThreadedWasm } from './kernels/threaded-wasm.js';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -23,6 +24,15 @@ export interface Engine {
 }
 
 export type EngineLog = (msg: string, fields?: object) => void;
+
+export interface EngineOptions {
+  /**
+   * XNNPACK threads for the wasm backend (default 1). Above 1, the multi-threaded wasm build is
+   * loaded by our own loader, since tfjs turns threads off under Node; if that fails the engine
+   * logs why and runs on one thread. Pays off only when the cores are otherwise idle.
+   */
+  wasmThreads?: number;
+}
 
 const nativePackages = {
   'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
@@ -42,20 +52,31 @@ let current: Promise<Engine> | undefined;
  * cannot load throws GANFORGE_ERR_BACKEND_UNAVAILABLE. Idempotent: later calls return the first
  * call's engine whatever they ask for, because kernels and backends are process-global.
  */
-export function initEngine(choice: 'auto' | BackendName, log?: EngineLog): Promise<Engine> {
-  current ??= chooseBackend(choice, log ?? (() => {})).catch((err: unknown) => {
+export function initEngine(
+  choice: 'auto' | BackendName,
+  log?: EngineLog,
+  options: EngineOptions = {},
+): Promise<Engine> {
+  const settings = { log: log ?? (() => {}), wasmThreads: options.wasmThreads ?? 1 };
+  current ??= chooseBackend(choice, settings).catch((err: unknown) => {
     current = undefined;
     throw err;
   });
   return current;
 }
 
-async function chooseBackend(choice: 'auto' | BackendName, log: EngineLog): Promise<Engine> {
-  if (choice !== 'auto') return activate(choice);
+interface Settings {
+  log: EngineLog;
+  wasmThreads: number;
+}
+
+async function chooseBackend(choice: 'auto' | BackendName, settings: Settings): Promise<Engine> {
+  const { log } = settings;
+  if (choice !== 'auto') return activate(choice, settings);
 
   for (const name of backendNames) {
     try {
-      const engine = await activate(name);
+      const engine = await activate(name, settings);
       log('compute backend ready', { backend: engine.backend, detail: engine.detail });
       return engine;
     } catch (err) {
@@ -65,14 +86,14 @@ async function chooseBackend(choice: 'auto' | BackendName, log: EngineLog): Prom
   throw new GanforgeError('GANFORGE_ERR_BACKEND_UNAVAILABLE', 'no TensorFlow.js backend loads');
 }
 
-async function activate(name: BackendName): Promise<Engine> {
+async function activate(name: BackendName, settings: Settings): Promise<Engine> {
   try {
     switch (name) {
       case 'tensorflow-gpu':
       case 'tensorflow':
         return await activateNative(name);
       case 'wasm':
-        return await activateWasm();
+        return await activateWasm(settings);
       case 'cpu':
         await setBackend('cpu');
         return { backend: 'cpu', detail: 'tfjs cpu (pure JavaScript)', tf };
@@ -104,17 +125,30 @@ async function activateNative(name: 'tensorflow-gpu' | 'tensorflow'): Promise<En
   return { backend: name, detail: `${specifier} (${device})`, tf };
 }
 
-async function activateWasm(): Promise<Engine> {
+async function activateWasm(settings?: Settings): Promise<Engine> {
   // Under Node the wasm binaries are read from disk; resolving them from the package keeps this
   // working from any working directory.
   const require = createRequire(import.meta.url);
   const entry = require.resolve('@tensorflow/tfjs-backend-wasm');
   setWasmPaths(path.dirname(entry) + path.sep);
   registerWasmKernels();
-  await setBackend('wasm');
+
+  let threads = 1;
+  const wanted = settings?.wasmThreads ?? 1;
+  if (wanted > 1 && tf.getBackend() !== 'wasm') {
+    try {
+      threads = await loadThreadedWasm(wanted);
+    } catch (err) {
+      settings?.log('multi-threaded wasm unavailable, using 1 thread', {
+        reason: (err as Error).message,
+      });
+    }
+  }
+  if (threads === 1) await setBackend('wasm');
+  const build = threads > 1 ? `${threads} threads` : '1 thread';
   return {
     backend: 'wasm',
-    detail: '@tensorflow/tfjs-backend-wasm (XNNPACK, SIMD, 1 thread) with ganforge kernels',
+    detail: `@tensorflow/tfjs-backend-wasm (XNNPACK, SIMD, ${build}) with ganforge kernels`,
     tf,
   };
 }
