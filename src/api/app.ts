@@ -5,6 +5,7 @@ import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { PrismaClient } from '../db/client.js';
+import { dashboardPlugin } from './plugins/dashboard.js';
 import { docsPlugin } from './plugins/docs.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { infrastructurePlugin } from './plugins/infrastructure.js';
@@ -60,13 +61,17 @@ const apiPlugin = fp<Record<never, never>>(
   { name: 'ganforge-api' },
 );
 
-/** The API server: the clients it is given, the queue and event hub it opens, the routes. */
+/**
+ * The API server: the clients it is given, the queue and event hub it opens, the routes and the
+ * dashboard page.
+ */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = createServer(deps.logger);
   await app.register(infrastructurePlugin, deps);
   await app.register(queuesPlugin);
   await app.register(runEventsPlugin);
   await app.register(apiPlugin);
+  await app.register(dashboardPlugin);
   return app;
 }
 

@@ -11,9 +11,12 @@ export const CheckpointSchema = Type.Object({
   createdAt: DateTime,
 });
 
-export const CheckpointListSchema = Type.Object({
-  items: Type.Array(CheckpointSchema, { description: 'Ascending by step.' }),
-});
+export const CheckpointListSchema = Type.Object(
+  {
+    items: Type.Array(CheckpointSchema, { description: 'Ascending by step.' }),
+  },
+  { description: 'Checkpoints of a run.' },
+);
 
 export function checkpointView(checkpoint: Checkpoint): Static<typeof CheckpointSchema> {
   return {

@@ -10,4 +10,7 @@ export const DatasetSchema = Type.Object({
   testCount: Type.Integer({ description: 'Images in the test split.' }),
 });
 
-export const DatasetListSchema = Type.Object({ items: Type.Array(DatasetSchema) });
+export const DatasetListSchema = Type.Object(
+  { items: Type.Array(DatasetSchema) },
+  { description: 'The built-in datasets.' },
+);

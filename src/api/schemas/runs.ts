@@ -70,25 +70,28 @@ export const TrainingConfigSchema = Type.Object(
   { description: 'The full training config of the run, defaults filled in.' },
 );
 
-export const RunSchema = Type.Object({
-  id: Type.String(),
-  model: Type.String(),
-  dataset: Type.String(),
-  status: RunStatusSchema,
-  step: Type.Integer({ description: 'Last completed training step.' }),
-  totalSteps: Type.Integer(),
-  seed: Type.Integer(),
-  config: TrainingConfigSchema,
-  backend: Type.Union([Type.String(), Type.Null()], {
-    description: 'Compute backend the worker trains on; null until the run starts.',
-  }),
-  errorCode: NullableString,
-  errorMessage: NullableString,
-  createdAt: DateTime,
-  startedAt: NullableDateTime,
-  finishedAt: NullableDateTime,
-  updatedAt: DateTime,
-});
+export const RunSchema = Type.Object(
+  {
+    id: Type.String(),
+    model: Type.String(),
+    dataset: Type.String(),
+    status: RunStatusSchema,
+    step: Type.Integer({ description: 'Last completed training step.' }),
+    totalSteps: Type.Integer(),
+    seed: Type.Integer(),
+    config: TrainingConfigSchema,
+    backend: Type.Union([Type.String(), Type.Null()], {
+      description: 'Compute backend the worker trains on; null until the run starts.',
+    }),
+    errorCode: NullableString,
+    errorMessage: NullableString,
+    createdAt: DateTime,
+    startedAt: NullableDateTime,
+    finishedAt: NullableDateTime,
+    updatedAt: DateTime,
+  },
+  { description: 'A training run.' },
+);
 
 export type RunView = Static<typeof RunSchema>;
 
@@ -105,12 +108,15 @@ export const ListRunsQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const RunListSchema = Type.Object({
-  items: Type.Array(RunSchema, { description: 'Newest first.' }),
-  nextCursor: Type.Union([Type.String(), Type.Null()], {
-    description: 'Pass as cursor for the next page; null on the last page.',
-  }),
-});
+export const RunListSchema = Type.Object(
+  {
+    items: Type.Array(RunSchema, { description: 'Newest first.' }),
+    nextCursor: Type.Union([Type.String(), Type.Null()], {
+      description: 'Pass as cursor for the next page; null on the last page.',
+    }),
+  },
+  { description: 'A page of runs.' },
+);
 
 export function runView(run: Run): RunView {
   return {

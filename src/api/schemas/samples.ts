@@ -11,9 +11,12 @@ export const SampleSchema = Type.Object({
   createdAt: DateTime,
 });
 
-export const SampleListSchema = Type.Object({
-  items: Type.Array(SampleSchema, { description: 'Ascending by step.' }),
-});
+export const SampleListSchema = Type.Object(
+  {
+    items: Type.Array(SampleSchema, { description: 'Ascending by step.' }),
+  },
+  { description: 'Sample grids of a run.' },
+);
 
 export function sampleView(sample: Sample): Static<typeof SampleSchema> {
   return {

@@ -29,9 +29,12 @@ export const ScalarSeriesSchema = Type.Object({
   values: Type.Array(Type.Number(), { description: 'values[i] was logged at steps[i].' }),
 });
 
-export const ScalarsResponseSchema = Type.Object({
-  series: Type.Array(ScalarSeriesSchema, { description: 'One per name, sorted by name.' }),
-  nextSince: Type.Union([Type.Integer(), Type.Null()], {
-    description: 'More values exist from this step on; null when everything was returned.',
-  }),
-});
+export const ScalarsResponseSchema = Type.Object(
+  {
+    series: Type.Array(ScalarSeriesSchema, { description: 'One per name, sorted by name.' }),
+    nextSince: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'More values exist from this step on; null when everything was returned.',
+    }),
+  },
+  { description: 'Scalar series of a run.' },
+);
