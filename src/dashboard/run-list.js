@@ -70,9 +70,13 @@ function runRow(run) {
     h('td', {}, run.dataset),
     h(
       'td',
-      { class: 'progress-cell' },
-      h('progress', { max: run.totalSteps, value: run.step }),
-      h('span', {}, progressText(run.step, run.totalSteps)),
+      {},
+      h(
+        'div',
+        { class: 'progress-cell' },
+        h('progress', { max: run.totalSteps, value: run.step }),
+        h('span', {}, progressText(run.step, run.totalSteps)),
+      ),
     ),
     h('td', {}, run.backend ?? '–'),
     h('td', {}, formatDate(run.createdAt)),
