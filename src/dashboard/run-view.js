@@ -79,10 +79,8 @@ class RunView {
     await this.loadLatestStats(losses);
     this.flush();
 
-    if (terminalStatuses.has(run.status)) {
-      this.setConnection('finished');
-      return;
-    }
+    // A finished run is followed too: the server replays its kept events (the event log's only
+    // source) and then closes the socket.
     this.stream = new RunStream(this.runId, {
       onEvent: (event) => this.apply(event),
       onState: (state, delayMs) => this.setConnection(state, delayMs),

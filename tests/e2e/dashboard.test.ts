@@ -231,6 +231,19 @@ describe('dashboard', () => {
     const logLines = await page.locator('#event-log li').allTextContents();
     expect(logLines[0]).toBe('step 8 status completed');
     await page.close();
+
+    // Opened after the end, the page shows the same run and its kept events.
+    const { page: later } = await openPage(`#/runs/${runId}`);
+    await later.locator('#connection-state[data-state="finished"]').waitFor(shown);
+    expect(await text(later, '#run-status')).toBe('completed');
+    expect(await attribute(later, '#loss-chart', 'data-points')).toBe('8');
+    expect(await attribute(later, '#sample-image', 'src')).toBe(sampleUrl(runId, 8));
+    expect(await later.locator('#event-log li').allTextContents()).toEqual([
+      'step 8 status completed',
+      'step 0 status running',
+      'step 0 status queued',
+    ]);
+    await later.close();
   });
 
   it('shows text from the server as text, never as markup', async () => {
