@@ -9,8 +9,10 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { buildApp } from '../../src/api/app.js';
+import { toErrorResponse } from '../../src/api/plugins/errors.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createPrismaClient } from '../../src/db/client.js';
+import { GanforgeError } from '../../src/errors.js';
 import { trainingDefaults } from '../../src/gan/training-config.js';
 import { isCancellationRequested } from '../../src/queue/cancellation.js';
 import { RunEventStream } from '../../src/queue/event-stream.js';
@@ -613,5 +615,31 @@ describe('WebSocket /v1/runs/:id/stream', () => {
 
     expect(await client.closed).toBe(1013);
     expect(client.received.length).toBeLessThan(301);
+  });
+});
+
+describe('error answers', () => {
+  it('never shows the internals of an unexpected error', () => {
+    const answer = toErrorResponse(
+      new Error('connect ECONNREFUSED 10.0.0.7:5432 password=hunter2'),
+    );
+
+    expect(answer).toEqual({
+      status: 500,
+      body: { error: { code: 'GANFORGE_ERR_INTERNAL', message: 'internal server error' } },
+    });
+  });
+
+  it('keeps a coded 500 message but drops its details, which may hold a cause', () => {
+    const err = new GanforgeError('GANFORGE_ERR_CHECKPOINT_CORRUPT', 'checkpoint hash mismatch', {
+      cause: '/srv/artifacts/runs/x',
+    });
+
+    expect(toErrorResponse(err)).toEqual({
+      status: 500,
+      body: {
+        error: { code: 'GANFORGE_ERR_CHECKPOINT_CORRUPT', message: 'checkpoint hash mismatch' },
+      },
+    });
   });
 });

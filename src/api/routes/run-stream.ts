@@ -29,6 +29,26 @@ const replayLowWaterBytes = 64 * 1024;
 /** A replay that cannot hand a page over in this long treats the client as too slow. */
 const replayDrainTimeoutMs = 30_000;
 
+/**
+ * Pings every 30 s. Proxies close sockets that look idle while a run trains quietly, and a client
+ * that vanished without a close answers no ping: it is terminated, which ends its subscription.
+ */
+const heartbeatMs = 30_000;
+
+function startHeartbeat(socket: WebSocket): () => void {
+  let answered = true;
+  socket.on('pong', () => (answered = true));
+  const timer = setInterval(() => {
+    if (!answered) {
+      socket.terminate();
+      return;
+    }
+    answered = false;
+    socket.ping();
+  }, heartbeatMs);
+  return () => clearInterval(timer);
+}
+
 function waitForDrain(socket: WebSocket): Promise<void> {
   const deadline = Date.now() + replayDrainTimeoutMs;
   return new Promise((resolve) => {
@@ -108,7 +128,11 @@ export const runStreamRoutes: FastifyPluginAsyncTypebox = async (app) => {
         onEvent,
         drained: () => waitForDrain(socket),
       });
-      socket.on('close', () => subscription.close());
+      const stopHeartbeat = startHeartbeat(socket);
+      socket.on('close', () => {
+        stopHeartbeat();
+        subscription.close();
+      });
       socket.on('message', () => undefined);
 
       try {
@@ -118,7 +142,9 @@ export const runStreamRoutes: FastifyPluginAsyncTypebox = async (app) => {
         socket.close(streamCloseCodes.internalError, 'internal error');
         return;
       }
-      await closeIfNothingMore(runId, socket, lastSent);
+      await closeIfNothingMore(runId, socket, lastSent).catch((err: unknown) =>
+        log.warn({ err }, 'checking whether the run has finished failed'),
+      );
     },
   );
 
