@@ -52,7 +52,5 @@ export async function findUnreachableServices(
 }
 
 export function describeProblems(problems: ServiceProblem[]): string {
-  return problems
-    .map((p) => `${p.service} is not reachable at ${p.address}; ${p.hint}`)
-    .join('\n');
+  return problems.map((p) => `${p.service} is not reachable at ${p.address}; ${p.hint}`).join('\n');
 }

@@ -55,7 +55,11 @@ export class ArtifactStore {
 }
 
 function missing(relativePath: string, cause: unknown): GanforgeError {
-  return new GanforgeError('GANFORGE_ERR_ARTIFACT_NOT_FOUND', `artifact ${relativePath} is missing`, {
-    cause: String(cause),
-  });
+  return new GanforgeError(
+    'GANFORGE_ERR_ARTIFACT_NOT_FOUND',
+    `artifact ${relativePath} is missing`,
+    {
+      cause: String(cause),
+    },
+  );
 }
