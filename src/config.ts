@@ -47,21 +47,39 @@ const ConfigSchema = Type.Object({
 export type Config = Static<typeof ConfigSchema>;
 export type BackendChoice = Config['backend'];
 
+/** The environment variable behind every option; the inverse of this table is configEnv. */
+const envNames = {
+  databaseUrl: 'DATABASE_URL',
+  redisUrl: 'REDIS_URL',
+  host: 'HOST',
+  port: 'PORT',
+  artifactsDir: 'GANFORGE_ARTIFACTS_DIR',
+  prefix: 'GANFORGE_PREFIX',
+  backend: 'GANFORGE_BACKEND',
+  workerConcurrency: 'GANFORGE_WORKER_CONCURRENCY',
+  jobLockMs: 'GANFORGE_JOB_LOCK_MS',
+  stalledIntervalMs: 'GANFORGE_STALLED_INTERVAL_MS',
+  maxStalledCount: 'GANFORGE_MAX_STALLED',
+  eventsMaxLen: 'GANFORGE_EVENTS_MAXLEN',
+  logLevel: 'LOG_LEVEL',
+} as const satisfies Record<keyof Config, string>;
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const read = (key: keyof Config) => env[envNames[key]];
   const config = {
-    databaseUrl: env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/ganforge',
-    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    host: env.HOST ?? '127.0.0.1',
-    port: Number(env.PORT ?? 8080),
-    artifactsDir: path.resolve(env.GANFORGE_ARTIFACTS_DIR ?? 'var/artifacts'),
-    prefix: env.GANFORGE_PREFIX ?? 'ganforge',
-    backend: env.GANFORGE_BACKEND ?? 'auto',
-    workerConcurrency: Number(env.GANFORGE_WORKER_CONCURRENCY ?? 1),
-    jobLockMs: Number(env.GANFORGE_JOB_LOCK_MS ?? 30000),
-    stalledIntervalMs: Number(env.GANFORGE_STALLED_INTERVAL_MS ?? 30000),
-    maxStalledCount: Number(env.GANFORGE_MAX_STALLED ?? 1),
-    eventsMaxLen: Number(env.GANFORGE_EVENTS_MAXLEN ?? 10000),
-    logLevel: env.LOG_LEVEL ?? 'info',
+    databaseUrl: read('databaseUrl') ?? 'postgresql://postgres@127.0.0.1:5432/ganforge',
+    redisUrl: read('redisUrl') ?? 'redis://127.0.0.1:6379',
+    host: read('host') ?? '127.0.0.1',
+    port: Number(read('port') ?? 8080),
+    artifactsDir: path.resolve(read('artifactsDir') ?? 'var/artifacts'),
+    prefix: read('prefix') ?? 'ganforge',
+    backend: read('backend') ?? 'auto',
+    workerConcurrency: Number(read('workerConcurrency') ?? 1),
+    jobLockMs: Number(read('jobLockMs') ?? 30000),
+    stalledIntervalMs: Number(read('stalledIntervalMs') ?? 30000),
+    maxStalledCount: Number(read('maxStalledCount') ?? 1),
+    eventsMaxLen: Number(read('eventsMaxLen') ?? 10000),
+    logLevel: read('logLevel') ?? 'info',
   };
   if (!Value.Check(ConfigSchema, config)) {
     const problems = [...Value.Errors(ConfigSchema, config)]
@@ -70,4 +88,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`invalid configuration: ${problems}`);
   }
   return config;
+}
+
+/**
+ * The environment that makes loadConfig return `config` again: how a process hands its exact
+ * configuration to a child it starts (the training sandbox).
+ */
+export function configEnv(config: Config): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of Object.keys(envNames) as (keyof Config)[]) {
+    env[envNames[key]] = String(config[key]);
+  }
+  return env;
 }

@@ -31,6 +31,17 @@ export class RunLifecycle {
     await this.events.publish({ kind: 'status', runId, step, status: 'running', backend });
   }
 
+  /** A run that a stopping worker handed back waits in the queue again. */
+  async requeue(runId: string): Promise<void> {
+    const { count } = await this.prisma.run.updateMany({
+      where: { id: runId, status: 'running' },
+      data: { status: 'queued' },
+    });
+    if (count === 0) return;
+    const run = await this.prisma.run.findUniqueOrThrow({ where: { id: runId } });
+    await this.events.publish({ kind: 'status', runId, step: run.step, status: 'queued' });
+  }
+
   async recordStep(runId: string, step: number): Promise<void> {
     await this.prisma.run.update({ where: { id: runId }, data: { step } });
   }

@@ -2,12 +2,15 @@
  * The BullMQ processor of the `training` queue: trains one run from its last checkpoint (or from
  * scratch) to its last step, writing scalars, sample grids and checkpoints as it goes.
  *
- * Between two steps it yields to the event loop, so BullMQ can renew the job's lock while a long
- * run trains; and it checks for a cancel request, so a cancel takes effect within one step.
+ * It runs inside the training sandbox (training-sandbox.ts), a child process of the worker, so
+ * however long one step takes, the worker's own event loop stays free to renew the job's lock.
+ * Between two steps it checks for a cancel request, so a cancel takes effect within one step; and
+ * for the abort signal, which BullMQ raises when this worker shuts down: then the run is
+ * checkpointed and handed back to the queue, for this or another worker to continue.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import * as tf from '@tensorflow/tfjs';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BatchSampler, gatherImages, type BatchSamplerState } from '../data/batches.js';
@@ -43,10 +46,15 @@ export interface TrainingProcessorDeps {
   /** The TensorFlow.js backend this worker selected at start; recorded on every run. */
   backend: string;
   logger: Logger;
-  loadDataset?: (name: string, split: DatasetSplit) => Promise<ImageDataset>;
 }
 
 export type TrainingOutcome = { status: 'completed' | 'cancelled'; step: number };
+
+/** What the processor uses of a job: a BullMQ Job in process, a SandboxedJob in the sandbox. */
+export type TrainingJob = Pick<
+  Job<TrainingJobData>,
+  'id' | 'data' | 'attemptsMade' | 'updateProgress' | 'moveToWait'
+>;
 
 /** One dataset load per process: MNIST is ~190 MB as float32 and every run shares it. */
 const loadedDatasets = new Map<string, Promise<ImageDataset>>();
@@ -64,11 +72,10 @@ function loadCachedDataset(name: string, split: DatasetSplit): Promise<ImageData
 
 export function createTrainingProcessor(deps: TrainingProcessorDeps) {
   const lifecycle = new RunLifecycle(deps.prisma, deps.events);
-  const loadDataset = deps.loadDataset ?? loadCachedDataset;
 
   return async function processTrainingJob(
-    job: Job<TrainingJobData>,
-    _token?: string,
+    job: TrainingJob,
+    token?: string,
     signal?: AbortSignal,
   ): Promise<TrainingOutcome> {
     const { runId } = job.data;
@@ -90,7 +97,7 @@ export function createTrainingProcessor(deps: TrainingProcessorDeps) {
     }
 
     async function trainRun(config: TrainingConfig): Promise<TrainingOutcome> {
-      const dataset = await loadDataset(config.dataset, 'train');
+      const dataset = await loadCachedDataset(config.dataset, 'train');
       const shape = { height: dataset.height, width: dataset.width, channels: dataset.channels };
       const resumed = await restoreLatestCheckpoint(deps.prisma, deps.artifacts, runId, log);
       const trainer = resumed?.trainer ?? GanTrainer.create(config, shape);
@@ -125,8 +132,10 @@ export function createTrainingProcessor(deps: TrainingProcessorDeps) {
     ): Promise<TrainingOutcome> {
       let windowStart = performance.now();
       let windowSteps = 0;
+      let checkpointed = trainer.step;
       while (trainer.step < config.steps) {
-        if (signal?.aborted || (await isCancellationRequested(deps.redis, deps.prefix, runId))) {
+        if (signal?.aborted) return handBack(trainer, sampler, checkpointed);
+        if (await isCancellationRequested(deps.redis, deps.prefix, runId)) {
           await lifecycle.finish(runId, 'cancelled');
           await clearCancellation(deps.redis, deps.prefix, runId);
           log.info({ step: trainer.step }, 'cancelled');
@@ -170,13 +179,32 @@ export function createTrainingProcessor(deps: TrainingProcessorDeps) {
         if (step % config.sampleEvery === 0 || last) await writeSample(trainer, step);
         if (step % config.checkpointEvery === 0 || last) {
           await writeCheckpoint(trainer, sampler, step);
+          checkpointed = step;
         }
+        // Lets the sandbox's IPC (a cancel from the worker) and Redis replies through.
         await yieldToEventLoop();
       }
 
       await lifecycle.finish(runId, 'completed');
       log.info({ step: trainer.step }, 'completed');
       return { status: 'completed', step: trainer.step };
+    }
+
+    /**
+     * This worker is stopping: save the current step (unless it is saved already) and put the job
+     * back in the queue. A hand-back is neither a failure nor a stall, so it costs the run none of
+     * its retries and none of its worker deaths.
+     */
+    async function handBack(
+      trainer: GanTrainer,
+      sampler: BatchSampler,
+      checkpointed: number,
+    ): Promise<never> {
+      if (trainer.step > checkpointed) await writeCheckpoint(trainer, sampler, trainer.step);
+      await lifecycle.requeue(runId);
+      log.info({ step: trainer.step }, 'worker stopping: run handed back to the queue');
+      await job.moveToWait(token);
+      throw new WaitingError();
     }
 
     async function writeScalars(step: number, values: Record<string, number>): Promise<void> {

@@ -3,18 +3,21 @@
  * a divergence is deterministic, so it fails at once without a retry; a transient fault is
  * retried with exponential backoff and fails the run only when the attempts run out.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initEngine } from '../../src/gan/engine.js';
+import { loadConfig } from '../../src/config.js';
 import { trainingDefaults, type TrainingConfig } from '../../src/gan/training-config.js';
 import { RunEventStream } from '../../src/queue/event-stream.js';
-import { createTrainingQueue, enqueueTrainingRun } from '../../src/queue/training-queue.js';
-import { ArtifactStore } from '../../src/storage/artifacts.js';
-import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
+import {
+  createTrainingQueue,
+  enqueueTrainingRun,
+  trainingQueueName,
+} from '../../src/queue/training-queue.js';
+import { startTrainingWorker } from '../../src/worker/worker.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -24,7 +27,6 @@ let artifactsDir: string;
 const prefix = `test-failures-${process.pid}`;
 
 beforeAll(async () => {
-  await initEngine('wasm');
   db = await createTestDatabase();
   redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
   artifactsDir = await mkdtemp(path.join(tmpdir(), 'ganforge-failures-'));
@@ -38,21 +40,24 @@ afterAll(async () => {
   await rm(artifactsDir, { recursive: true, force: true });
 });
 
-async function withWorker<T>(
-  artifacts: ArtifactStore,
-  body: (worker: TrainingWorker) => Promise<T>,
-): Promise<T> {
+async function withWorker<T>(artifactStore: string, body: () => Promise<T>): Promise<T> {
+  const config = {
+    ...loadConfig({}),
+    databaseUrl: db.url,
+    artifactsDir: artifactStore,
+    prefix,
+    backend: 'wasm' as const,
+    logLevel: 'silent',
+  };
   const worker = await startTrainingWorker({
+    config,
     prisma: db.prisma,
     redis,
     events: new RunEventStream(redis, { prefix, maxLen: 1000 }),
-    artifacts,
-    prefix,
-    backend: 'wasm',
     logger: pino({ level: 'silent' }),
   });
   try {
-    return await body(worker);
+    return await body();
   } finally {
     await worker.close();
   }
@@ -94,12 +99,25 @@ function finished(runId: string) {
   });
 }
 
+/** When each attempt of a job began: BullMQ's own event log, whose ids are millisecond times. */
+async function attemptStartTimes(jobId: string): Promise<number[]> {
+  const entries = await redis.xrange(`${prefix}:${trainingQueueName}:events`, '-', '+');
+  return entries
+    .filter(([, fields]) => {
+      const event = Object.fromEntries(
+        fields.flatMap((f, i) => (i % 2 ? [] : [[f, fields[i + 1]]])),
+      );
+      return event.event === 'active' && event.jobId === jobId;
+    })
+    .map(([id]) => Number(id.split('-')[0]));
+}
+
 describe('training job failures', () => {
   it('stops a run whose loss turns non-finite at once, without a retry', async () => {
     // A learning rate this large throws the weights to infinity within a few steps.
     const runId = await submitRun({ learningRate: 1e30, steps: 200 });
 
-    const run = await withWorker(new ArtifactStore(artifactsDir), () => finished(runId));
+    const run = await withWorker(artifactsDir, () => finished(runId));
 
     expect(run.status).toBe('diverged');
     expect(run.errorCode).toBe('GANFORGE_ERR_DIVERGED');
@@ -110,26 +128,21 @@ describe('training job failures', () => {
   });
 
   it('retries a transient fault with exponential backoff, then fails the run', async () => {
-    class FlakyDisk extends ArtifactStore {
-      override async put(): Promise<never> {
-        throw new Error('EIO: the disk went away');
-      }
-    }
+    // An artifact store below a regular file: every write fails with ENOTDIR, as a disk fault
+    // would, and nothing in the error says the run itself is bad.
+    const blocker = path.join(artifactsDir, 'not-a-directory');
+    await writeFile(blocker, '');
     const runId = await submitRun({ seed: 4 });
 
-    const attemptStarts: number[] = [];
-
-    const run = await withWorker(new FlakyDisk(artifactsDir), (worker) => {
-      worker.worker.on('active', () => attemptStarts.push(Date.now()));
-      return finished(runId);
-    });
+    const run = await withWorker(path.join(blocker, 'store'), () => finished(runId));
 
     expect(run.status).toBe('failed');
     expect(run.errorCode).toBe('GANFORGE_ERR_INTERNAL');
-    expect(run.errorMessage).toContain('EIO');
+    expect(run.errorMessage).toContain('ENOTDIR');
     const job = await createTrainingQueue(redis, prefix).getJob(runId);
     expect(job?.attemptsMade).toBe(3);
-    expect(job?.failedReason).toContain('EIO');
+    expect(job?.failedReason).toContain('ENOTDIR');
+    const attemptStarts = await attemptStartTimes(runId);
     const delays = attemptStarts.slice(1).map((t, i) => t - attemptStarts[i]);
     expect(delays).toHaveLength(2);
     expect(delays[0]).toBeGreaterThanOrEqual(500);

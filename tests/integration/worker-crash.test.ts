@@ -1,22 +1,44 @@
 /**
- * ../shared/cases/15-bullmq-worker-crash-stalled-job: worker processes killed with SIGKILL in the
- * middle of a run. One death resumes from the last checkpoint and completes; a second death
- * exceeds maxStalledCount and the run row says `failed`, never `running` forever.
+ * ../shared/cases/15-bullmq-worker-crash-stalled-job, scripts A and B: worker processes killed
+ * with SIGKILL in the middle of a run, with the case's worker options. One death resumes from the
+ * last checkpoint and completes; a second death exceeds maxStalledCount and the run row says
+ * `failed`, never `running` forever. A killed worker's training sandbox dies with it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { trainingDefaults, type TrainingConfig } from '../../src/gan/training-config.js';
 import { RunEventStream } from '../../src/queue/event-stream.js';
 import type { RunEvent } from '../../src/queue/run-events.js';
 import { createTrainingQueue, enqueueTrainingRun } from '../../src/queue/training-queue.js';
+import { readCase } from '../helpers/cases.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { waitFor } from '../helpers/wait.js';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
+import { isAlive, startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
 
-const scenario = { lockMs: 2000, stalledIntervalMs: 1000, maxStalledCount: 1 };
+const caseName = '15-bullmq-worker-crash-stalled-job';
+
+interface Scenario {
+  worker_options: { lockDuration_ms: number; stalledInterval_ms: number; maxStalledCount: number };
+  job: { total_steps: number; checkpoint_every: number; progress_every: number };
+  scripts: Record<string, { event: string; step?: number }[]>;
+}
+interface Outcome {
+  state: string;
+  stalledCounter: number;
+  attemptsMade: number;
+  step: number;
+  last_checkpoint: number;
+  resumed_from_steps: number[];
+  failedReason: string | null;
+  db_status: string;
+}
+
+const scenario = readCase<Scenario>(caseName, 'scenario.json');
+const expected = readCase<Record<string, Outcome>>(caseName, 'expected.json');
+const options = scenario.worker_options;
 
 let db: TestDatabase;
 let redis: Redis;
@@ -30,8 +52,12 @@ beforeAll(async () => {
   artifactsDir = await mkdtemp(path.join(tmpdir(), 'ganforge-crash-'));
 });
 
+// Each script starts its own workers; one left over would take the next script's job.
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.kill()));
+});
+
 afterAll(async () => {
-  await Promise.all(workers.map((w) => w.kill()));
   const keys = await redis.keys(`${prefix}:*`);
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();
@@ -45,9 +71,9 @@ function startWorker(): WorkerProcess {
     GANFORGE_PREFIX: prefix,
     GANFORGE_ARTIFACTS_DIR: artifactsDir,
     GANFORGE_BACKEND: 'wasm',
-    GANFORGE_JOB_LOCK_MS: String(scenario.lockMs),
-    GANFORGE_STALLED_INTERVAL_MS: String(scenario.stalledIntervalMs),
-    GANFORGE_MAX_STALLED: String(scenario.maxStalledCount),
+    GANFORGE_JOB_LOCK_MS: String(options.lockDuration_ms),
+    GANFORGE_STALLED_INTERVAL_MS: String(options.stalledInterval_ms),
+    GANFORGE_MAX_STALLED: String(options.maxStalledCount),
   });
   workers.push(worker);
   return worker;
@@ -59,11 +85,11 @@ async function submitRun(seed: number): Promise<string> {
     model: 'gan',
     dataset: 'mnist',
     seed,
-    steps: 100,
-    batchSize: 256,
-    logEvery: 10,
+    steps: scenario.job.total_steps,
+    batchSize: 64,
+    logEvery: scenario.job.progress_every,
     sampleEvery: 50,
-    checkpointEvery: 10,
+    checkpointEvery: scenario.job.checkpoint_every,
     sampleCount: 16,
   };
   const run = await db.prisma.run.create({
@@ -85,13 +111,29 @@ async function events(runId: string): Promise<RunEvent[]> {
   return new RunEventStream(redis, { prefix, maxLen: 10_000 }).read(runId);
 }
 
-/** Kills `worker` as soon as the run has a checkpoint at `step` or later; returns the newest. */
-async function killAfterCheckpoint(worker: WorkerProcess, runId: string, step: number) {
+/** The steps at which a script kills a worker: the `progress_to` before each `kill_process`. */
+function killSteps(script: string): number[] {
+  const steps = scenario.scripts[script];
+  return steps.flatMap((event, i) =>
+    event.event === 'kill_process' ? [steps[i - 1].step as number] : [],
+  );
+}
+
+/**
+ * Kills `worker` with SIGKILL as soon as the run has a checkpoint at `step`, then checks that its
+ * sandbox went with it: a trainer left behind would go on writing a run that another resumes.
+ */
+async function killAtCheckpoint(worker: WorkerProcess, runId: string, step: number) {
   await waitFor(`a checkpoint at step ${step}`, async () => {
     const found = await db.prisma.checkpoint.findFirst({ where: { runId, step: { gte: step } } });
     return found ?? undefined;
   });
+  const sandboxes = worker.sandboxPids();
+  expect(sandboxes).toHaveLength(1);
   await worker.kill();
+  await waitFor('the killed worker’s sandbox to exit', async () =>
+    sandboxes.some(isAlive) ? undefined : true,
+  );
   const newest = await db.prisma.checkpoint.findFirst({
     where: { runId },
     orderBy: { step: 'desc' },
@@ -106,51 +148,70 @@ async function finalRun(runId: string) {
   });
 }
 
+/**
+ * BullMQ 5 counts in attemptsMade every attempt that ended, the last one included: the one that
+ * completed (A), or the one that found the stall limit exceeded (B). The case counts the attempts
+ * that processor failures used up: all but that last one.
+ */
+function failedAttempts(attemptsMade: number | undefined): number | undefined {
+  return attemptsMade === undefined ? undefined : attemptsMade - 1;
+}
+
+async function resumedFrom(runId: string): Promise<number[]> {
+  return (await events(runId))
+    .filter((e) => e.kind === 'log' && e.message.startsWith('resumed from the checkpoint'))
+    .map((e) => e.step);
+}
+
 describe('a training worker killed mid-run (case 15)', () => {
-  it('resumes once from the last checkpoint and completes', async () => {
+  it('resumes once from the last checkpoint and completes (script A)', async () => {
+    const want = expected.A_one_crash;
+    const [killStep] = killSteps('A_one_crash');
     const runId = await submitRun(11);
-    const first = startWorker();
-    const killedAt = await killAfterCheckpoint(first, runId, 40);
+    const killedAt = await killAtCheckpoint(startWorker(), runId, killStep);
 
     startWorker();
     const run = await finalRun(runId);
 
-    expect(run).toMatchObject({ status: 'completed', step: 100, errorCode: null });
+    expect(run).toMatchObject({ status: want.db_status, step: want.step, errorCode: null });
     const job = await createTrainingQueue(redis, prefix).getJob(runId);
-    expect(job?.stalledCounter).toBe(1);
-    expect(job?.attemptsMade).toBe(0);
-    const resumes = (await events(runId)).filter(
-      (e) => e.kind === 'log' && e.message.startsWith('resumed from the checkpoint'),
-    );
-    expect(resumes.map((e) => e.step)).toEqual([killedAt]);
-    const scalarSteps = (await events(runId))
-      .filter((e) => e.kind === 'scalars')
-      .map((e) => e.step);
-    // Steps rise within each attempt; the second attempt restarts just after the checkpoint.
-    const restart = scalarSteps.findIndex((s, i) => i > 0 && s <= scalarSteps[i - 1]);
-    expect(scalarSteps.slice(restart)[0]).toBe(killedAt + 10);
-    expect(scalarSteps.at(-1)).toBe(100);
+    expect(await job?.getState()).toBe(want.state);
+    expect(job?.stalledCounter).toBe(want.stalledCounter);
+    expect(failedAttempts(job?.attemptsMade)).toBe(want.attemptsMade);
+    expect(await resumedFrom(runId)).toEqual([killedAt]);
+    expect(killedAt).toBe(want.resumed_from_steps[0]);
+    // The second attempt's first losses are those of the step after its checkpoint.
+    const all = await events(runId);
+    const resume = all.findIndex((e) => e.kind === 'log');
+    const scalarsAfter = all.slice(resume).filter((e) => e.kind === 'scalars');
+    expect(scalarsAfter[0].step).toBe(killedAt + scenario.job.progress_every);
+    expect(scalarsAfter.at(-1)?.step).toBe(want.step);
     const stored = await db.prisma.scalar.findMany({ where: { runId, name: 'loss/d' } });
+    const every = scenario.job.progress_every;
     expect(stored.map((s) => s.step).sort((a, b) => a - b)).toEqual(
-      Array.from({ length: 10 }, (_, i) => (i + 1) * 10),
+      Array.from({ length: want.step / every }, (_, i) => (i + 1) * every),
     );
   });
 
-  it('fails the run when its worker dies more often than maxStalledCount', async () => {
+  it('fails the run when its worker dies more often than maxStalledCount (script B)', async () => {
+    const want = expected.B_two_crashes;
+    const [firstKill, secondKill] = killSteps('B_two_crashes');
     const runId = await submitRun(12);
-    const first = startWorker();
-    await killAfterCheckpoint(first, runId, 40);
-    const second = startWorker();
-    await killAfterCheckpoint(second, runId, 60);
+    await killAtCheckpoint(startWorker(), runId, firstKill);
+    const lastCheckpoint = await killAtCheckpoint(startWorker(), runId, secondKill);
     startWorker();
 
     const run = await finalRun(runId);
 
-    expect(run.status).toBe('failed');
+    expect(run.status).toBe(want.db_status);
     expect(run.errorCode).toBe('GANFORGE_ERR_STALLED');
-    expect(run.errorMessage).toContain('job stalled more than allowable limit');
+    expect(run.errorMessage).toContain(want.failedReason);
+    expect(lastCheckpoint).toBe(want.last_checkpoint);
     const job = await createTrainingQueue(redis, prefix).getJob(runId);
-    expect(await job?.getState()).toBe('failed');
+    expect(await job?.getState()).toBe(want.state);
+    expect(job?.stalledCounter).toBe(want.stalledCounter);
+    expect(failedAttempts(job?.attemptsMade)).toBe(want.attemptsMade);
+    expect(await resumedFrom(runId)).toEqual(want.resumed_from_steps);
     const statuses = (await events(runId)).filter((e) => e.kind === 'status');
     expect(statuses.at(-1)).toMatchObject({ status: 'failed', errorCode: 'GANFORGE_ERR_STALLED' });
   });

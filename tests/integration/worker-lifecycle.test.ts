@@ -1,0 +1,162 @@
+/**
+ * What the training sandbox is for: a step that takes longer than the job's lock never lets
+ * BullMQ think its worker died; and a worker that is stopped (SIGTERM, as on a deploy) saves its
+ * run and hands it back, so the next worker continues it without spending a stall or a retry.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { trainingDefaults, type TrainingConfig } from '../../src/gan/training-config.js';
+import { RunEventStream } from '../../src/queue/event-stream.js';
+import {
+  createTrainingQueue,
+  enqueueTrainingRun,
+  trainingQueueName,
+} from '../../src/queue/training-queue.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { waitFor } from '../helpers/wait.js';
+import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
+
+let db: TestDatabase;
+let redis: Redis;
+let artifactsDir: string;
+const prefix = `test-lifecycle-${process.pid}`;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  artifactsDir = await mkdtemp(path.join(tmpdir(), 'ganforge-lifecycle-'));
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.kill()));
+});
+
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+  await db?.drop();
+  await rm(artifactsDir, { recursive: true, force: true });
+});
+
+function startWorker(env: Record<string, string> = {}): WorkerProcess {
+  const worker = startWorkerProcess({
+    DATABASE_URL: db.url,
+    GANFORGE_PREFIX: prefix,
+    GANFORGE_ARTIFACTS_DIR: artifactsDir,
+    GANFORGE_BACKEND: 'wasm',
+    ...env,
+  });
+  workers.push(worker);
+  return worker;
+}
+
+async function submitRun(overrides: Partial<TrainingConfig>): Promise<string> {
+  const config: TrainingConfig = {
+    ...trainingDefaults,
+    model: 'gan',
+    dataset: 'mnist',
+    seed: 21,
+    sampleCount: 16,
+    ...overrides,
+  };
+  const run = await db.prisma.run.create({
+    data: {
+      model: config.model,
+      datasetId: config.dataset,
+      config: { ...config },
+      seed: config.seed,
+      totalSteps: config.steps,
+    },
+  });
+  const queue = createTrainingQueue(redis, prefix);
+  await enqueueTrainingRun(queue, run.id);
+  await queue.close();
+  return run.id;
+}
+
+/** The names of the queue events BullMQ logged for one job, in order. */
+async function jobEvents(jobId: string): Promise<string[]> {
+  const entries = await redis.xrange(`${prefix}:${trainingQueueName}:events`, '-', '+');
+  return entries.flatMap(([, fields]) => {
+    const event = Object.fromEntries(
+      fields.flatMap((f, i) => (i % 2 ? [] : [[f, fields[i + 1]]])),
+    ) as Record<string, string>;
+    return event.jobId === jobId ? [event.event] : [];
+  });
+}
+
+function runStatus(runId: string, statuses: string[]) {
+  return waitFor(`the run to be ${statuses.join(' or ')}`, async () => {
+    const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId } });
+    return statuses.includes(run.status) ? run : undefined;
+  });
+}
+
+describe('the training sandbox', () => {
+  it('keeps the job locked through steps longer than the lock itself', async () => {
+    // An MLP GAN step at batch 1024 takes seconds on wasm; the lock lives one second.
+    const runId = await submitRun({ steps: 3, batchSize: 1024, logEvery: 1, checkpointEvery: 3 });
+    startWorker({ GANFORGE_JOB_LOCK_MS: '1000', GANFORGE_STALLED_INTERVAL_MS: '500' });
+
+    const run = await runStatus(runId, ['completed', 'failed']);
+
+    expect(run.status).toBe('completed');
+    const timings = await db.prisma.scalar.findMany({
+      where: { runId, name: 'perf/steps_per_second' },
+    });
+    // The premise: at least one step took longer than the lock.
+    expect(Math.min(...timings.map((t) => t.value))).toBeLessThan(1);
+    const job = await createTrainingQueue(redis, prefix).getJob(runId);
+    expect(job?.stalledCounter).toBe(0);
+    expect(await jobEvents(runId)).not.toContain('stalled');
+    expect((await jobEvents(runId)).filter((e) => e === 'active')).toHaveLength(1);
+  });
+
+  it('hands a run back when its worker is stopped, and the next worker continues it', async () => {
+    const runId = await submitRun({
+      steps: 300,
+      batchSize: 32,
+      logEvery: 5,
+      checkpointEvery: 1000,
+    });
+    const first = startWorker();
+    await waitFor('the run to pass step 20', async () => {
+      const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId } });
+      return run.step >= 20 ? run : undefined;
+    });
+
+    await first.stop();
+
+    expect(first.child.exitCode).toBe(0);
+    const handedBack = await db.prisma.run.findUniqueOrThrow({ where: { id: runId } });
+    expect(handedBack.status).toBe('queued');
+    const saved = await db.prisma.checkpoint.findMany({ where: { runId } });
+    expect(saved).toHaveLength(1);
+    expect(saved[0].step).toBeGreaterThanOrEqual(20);
+    expect(saved[0].step).toBeLessThan(300);
+    const queue = createTrainingQueue(redis, prefix);
+    const waiting = await queue.getJob(runId);
+    expect(await waiting?.getState()).toBe('waiting');
+    expect(waiting?.stalledCounter).toBe(0);
+    expect(waiting?.attemptsMade).toBe(0);
+
+    startWorker();
+    const run = await runStatus(runId, ['completed', 'failed']);
+
+    expect(run).toMatchObject({ status: 'completed', step: 300 });
+    const events = await new RunEventStream(redis, { prefix, maxLen: 10_000 }).read(runId);
+    const resumes = events.filter((e) => e.kind === 'log').map((e) => e.step);
+    expect(resumes).toEqual([saved[0].step]);
+    const statuses = events.flatMap((e) => (e.kind === 'status' ? [e.status] : []));
+    expect(statuses).toEqual(['running', 'queued', 'running', 'completed']);
+    const finished = await queue.getJob(runId);
+    expect(finished?.stalledCounter).toBe(0);
+    expect(await jobEvents(runId)).not.toContain('failed');
+    await queue.close();
+  });
+});
