@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Adam } from '../../src/gan/adam.js';
@@ -11,11 +10,9 @@ import { initEngine } from '../../src/gan/engine.js';
 import { Random } from '../../src/gan/random.js';
 import { trainingDefaults, type TrainingConfig } from '../../src/gan/training-config.js';
 import { GanTrainer, type TrainStepResult } from '../../src/gan/training.js';
+import { readCase } from '../helpers/cases.js';
 
-const caseDir = new URL(
-  '../../../shared/cases/13-checkpoint-resume-optimizer-state/',
-  import.meta.url,
-);
+const caseName = '13-checkpoint-resume-optimizer-state';
 
 interface QuadraticCase {
   a: number[];
@@ -29,13 +26,13 @@ interface Trajectory {
   w_after_resumed_steps: number[][];
   loss_after_resumed_steps: number[];
 }
-const input = JSON.parse(readFileSync(new URL('input.json', caseDir), 'utf8')) as QuadraticCase;
-const expected = JSON.parse(readFileSync(new URL('expected.json', caseDir), 'utf8')) as {
+const input = readCase<QuadraticCase>(caseName, 'input.json');
+const expected = readCase<{
   checkpoint: { w: number[]; m: number[]; v: number[]; step: number };
   uninterrupted: { w_after_each_step: number[][]; loss_after_each_step: number[] };
   resume_full_state: Trajectory;
   diagnostic_resume_weights_only: Trajectory;
-};
+}>(caseName, 'expected.json');
 
 /** The case's tolerance for float32: relative 1e-4 (with a tiny absolute floor). */
 function expectRelClose(got: ArrayLike<number>, want: number[]): void {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it } from 'vitest';
@@ -7,8 +6,9 @@ import {
   generatorLoss,
   sigmoidCrossEntropyFromLogits,
 } from '../../src/gan/losses.js';
+import { readCase } from '../helpers/cases.js';
 
-const caseDir = new URL('../../../shared/cases/10-gan-bce-from-logits/', import.meta.url);
+const caseName = '10-gan-bce-from-logits';
 
 interface LogitBatch {
   real_logits: number[];
@@ -22,14 +22,8 @@ interface ExpectedBatch {
   per_sample_bce_fake_label0: number[];
 }
 
-const input = JSON.parse(readFileSync(new URL('input.json', caseDir), 'utf8')) as Record<
-  string,
-  LogitBatch
->;
-const expected = JSON.parse(readFileSync(new URL('expected.json', caseDir), 'utf8')) as Record<
-  string,
-  ExpectedBatch
->;
+const input = readCase<Record<string, LogitBatch>>(caseName, 'input.json');
+const expected = readCase<Record<string, ExpectedBatch>>(caseName, 'expected.json');
 
 /** The case's tolerance: |got - expected| <= 1e-6 + 1e-6 * |expected|, and finite. */
 function expectClose(got: ArrayLike<number>, want: number[]): void {
