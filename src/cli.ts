@@ -52,7 +52,12 @@ program
   .command('demo')
   .description('start API and worker, train a short DCGAN on MNIST and show its progress')
   .option('--model <name>', 'gan or dcgan', 'dcgan')
-  .option('--steps <n>', 'training steps', positiveInteger, 400)
+  .option('--steps <n>', 'training steps', positiveInteger, 1500)
+  .option(
+    '--width <n>',
+    'network width (default: 32 for dcgan, the model default for gan)',
+    positiveInteger,
+  )
   .option('--batch-size <n>', 'images per step', positiveInteger, 64)
   .option('--seed <n>', 'seed of the run', positiveInteger, 1)
   .option('--keep-running', 'keep the API and the worker up after the run', false)

@@ -8,6 +8,7 @@ import {
   type ModelName,
   type TrainingConfig,
 } from '../gan/training-config.js';
+import { resolveModelWidth } from '../gan/models/index.js';
 import type { CreateRunRequest } from './schemas/runs.js';
 
 /**
@@ -38,6 +39,7 @@ export function resolveTrainingConfig(
     // The Dataset table lists the built-in datasets the worker can load.
     dataset: dataset.id as DatasetName,
     seed: request.seed ?? randomInt(0, 2 ** 31 - 1),
+    width: resolveModelWidth(request.model, { width: request.width }),
   };
 
   const side = Math.round(Math.sqrt(config.sampleCount));

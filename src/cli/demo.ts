@@ -20,6 +20,7 @@ export interface DemoOptions {
   model: string;
   steps: number;
   batchSize: number;
+  width?: number;
   seed: number;
   /** Keep the API and worker up after the run, so the printed queries can be tried at once. */
   keepRunning: boolean;
@@ -32,7 +33,14 @@ interface RunSummary {
   backend: string | null;
   errorCode: string | null;
   errorMessage: string | null;
+  config: { width?: number };
 }
+
+/**
+ * Half the DCGAN default: a 32/64-channel DCGAN steps ~3x faster on a CPU and draws clear digits
+ * after 1,500 steps, which the quick start reaches in minutes.
+ */
+const demoDcganWidth = 32;
 
 export async function runDemo(config: Config, options: DemoOptions): Promise<number> {
   try {
@@ -55,9 +63,11 @@ export async function runDemo(config: Config, options: DemoOptions): Promise<num
 
   try {
     await waitForHealthy(baseUrl, group);
-    const run = await submitRun(baseUrl, options);
+    const width = options.width ?? (options.model === 'dcgan' ? demoDcganWidth : undefined);
+    const run = await submitRun(baseUrl, { ...options, width });
     console.log(
-      `submitted ${options.model} run ${run.id}: ${options.steps} steps, batch ${options.batchSize}`,
+      `submitted ${options.model} run ${run.id}: width ${run.config.width}, ` +
+        `${options.steps} steps, batch ${options.batchSize}`,
     );
     const final = await followRun(baseUrl, run.id, options.steps, group);
     printSummary(config, baseUrl, final, options.keepRunning);
@@ -121,6 +131,7 @@ async function submitRun(baseUrl: string, options: DemoOptions): Promise<RunSumm
       seed: options.seed,
       steps: options.steps,
       batchSize: options.batchSize,
+      width: options.width,
       logEvery: 5,
       sampleEvery: Math.max(1, Math.floor(options.steps / 10)),
       checkpointEvery: Math.max(1, Math.floor(options.steps / 4)),
@@ -144,6 +155,9 @@ async function followRun(
   const bar = new cliProgress.SingleBar({
     format: ' {bar} {value}/{total} steps | D {dLoss} G {gLoss} | {rate} steps/s | {status}',
     hideCursor: true,
+    // Piped into a file or a CI log, the bar still prints a line every few seconds.
+    noTTYOutput: true,
+    notTTYSchedule: 5000,
   });
   bar.start(totalSteps, 0, { dLoss: '-', gLoss: '-', rate: '-', status: 'queued' });
   let lastSeq: string | undefined;

@@ -16,6 +16,11 @@ export interface TrainingConfig {
   /** Total optimisation steps (one discriminator and one generator update each). */
   steps: number;
   batchSize: number;
+  /**
+   * Capacity of both networks (see models/index.ts ModelOptions); absent means the model's own
+   * default. The API stores the resolved value with the run.
+   */
+  width?: number;
   /** Size of the Gaussian noise vector z. */
   latentDim: number;
   /** Adam, as in the DCGAN paper (Radford et al. 2015): lr 2e-4, beta1 0.5. */

@@ -185,7 +185,7 @@ export class GanTrainer implements GanParts {
     readonly imageShape: ImageShape,
     options: ModelOptions,
   ) {
-    this.width = resolveModelWidth(config.model, options);
+    this.width = resolveModelWidth(config.model, { width: options.width ?? config.width });
     const networks = buildGan(config, imageShape, { width: this.width });
     this.generator = networks.generator;
     this.discriminator = networks.discriminator;

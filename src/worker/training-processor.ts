@@ -176,7 +176,10 @@ export function createTrainingProcessor(deps: TrainingProcessorDeps) {
           await writeScalars(step, values);
           await job.updateProgress({ step, totalSteps: config.steps });
         }
-        if (step % config.sampleEvery === 0 || last) await writeSample(trainer, step);
+        if (step % config.sampleEvery === 0 || last) {
+          await writeSample(trainer, step);
+          log.info({ step, dLoss: losses.dLoss, gLoss: losses.gLoss }, 'sample written');
+        }
         if (step % config.checkpointEvery === 0 || last) {
           await writeCheckpoint(trainer, sampler, step);
           checkpointed = step;

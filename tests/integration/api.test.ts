@@ -96,6 +96,7 @@ describe('POST /v1/runs', () => {
       seed: 42,
       steps: 500,
       sampleCount: 36,
+      width: 64,
     });
     const row = await db.prisma.run.findUniqueOrThrow({ where: { id: run.id } });
     expect(row.config).toEqual(run.config);
@@ -109,6 +110,18 @@ describe('POST /v1/runs', () => {
     expect(published).toEqual([
       { kind: 'status', runId: run.id, step: 0, status: 'queued', seq: published[0].seq },
     ]);
+  });
+
+  it('stores the width a run asks for, and each model its own default', async () => {
+    const sent = [
+      [{ model: 'dcgan', dataset: 'mnist', width: 32 }, 32],
+      [{ model: 'dcgan', dataset: 'mnist' }, 64],
+      [{ model: 'gan', dataset: 'mnist' }, 256],
+    ] as const;
+    for (const [body, width] of sent) {
+      const response = await request(app.server).post('/v1/runs').send(body).expect(201);
+      expect(response.body.config.width).toBe(width);
+    }
   });
 
   it('draws a random seed when none is given', async () => {
@@ -136,6 +149,7 @@ describe('POST /v1/runs', () => {
     ['a fractional batch', { ...minimalRun, batchSize: 6.5 }, 'GANFORGE_ERR_VALIDATION'],
     ['a zero learning rate', { ...minimalRun, learningRate: 0 }, 'GANFORGE_ERR_VALIDATION'],
     ['beta1 of 1', { ...minimalRun, beta1: 1 }, 'GANFORGE_ERR_VALIDATION'],
+    ['a zero width', { ...minimalRun, width: 0 }, 'GANFORGE_ERR_VALIDATION'],
     ['a misspelt field', { ...minimalRun, stpes: 10 }, 'GANFORGE_ERR_VALIDATION'],
     ['no model', { dataset: 'mnist' }, 'GANFORGE_ERR_VALIDATION'],
   ])('refuses %s with its code and creates nothing', async (_case, body, code) => {

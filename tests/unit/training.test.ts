@@ -48,6 +48,22 @@ afterEach(() => {
   open.splice(0).forEach((t) => t.dispose());
 });
 
+describe('GanTrainer width', () => {
+  it('takes the width from the run config, and an explicit option over it', () => {
+    const fromConfig = GanTrainer.create({ ...tinyConfig('dcgan'), width: 4 }, mnistShape);
+    const overridden = GanTrainer.create({ ...tinyConfig('dcgan'), width: 4 }, mnistShape, {
+      width: 2,
+    });
+    open.push(fromConfig, overridden);
+
+    expect(fromConfig.width).toBe(4);
+    expect(fromConfig.discriminator.getLayer('d_conv1').getWeights()[0].shape).toEqual([
+      5, 5, 1, 4,
+    ]);
+    expect(overridden.width).toBe(2);
+  });
+});
+
 describe.each(['gan', 'dcgan'] as const)('%s training step', (model) => {
   it('returns finite losses and probabilities and leaks no tensors', () => {
     const gan = trainer(tinyConfig(model));

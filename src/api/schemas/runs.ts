@@ -22,6 +22,13 @@ const configFields = {
     maximum: 1024,
     description: 'Default: 64; at most the dataset training split size.',
   }),
+  width: Type.Integer({
+    minimum: 1,
+    maximum: 1024,
+    description:
+      'Network capacity: DCGAN channels are width and 2x width (default 64); MLP GAN hidden ' +
+      'units are width, 2x and 4x (default 256).',
+  }),
   latentDim: Type.Integer({ minimum: 1, maximum: 1024, description: 'Default: 100.' }),
   learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Default: 2e-4.' }),
   beta1: Type.Number({ minimum: 0, exclusiveMaximum: 1, description: 'Adam beta1. Default: 0.5.' }),
@@ -51,6 +58,7 @@ export const CreateRunBody = Type.Object(
     seed: Type.Optional(configFields.seed),
     steps: Type.Optional(configFields.steps),
     batchSize: Type.Optional(configFields.batchSize),
+    width: Type.Optional(configFields.width),
     latentDim: Type.Optional(configFields.latentDim),
     learningRate: Type.Optional(configFields.learningRate),
     beta1: Type.Optional(configFields.beta1),
@@ -66,7 +74,13 @@ export const CreateRunBody = Type.Object(
 export type CreateRunRequest = Static<typeof CreateRunBody>;
 
 export const TrainingConfigSchema = Type.Object(
-  { model: Type.String(), dataset: Type.String(), ...configFields },
+  {
+    model: Type.String(),
+    dataset: Type.String(),
+    ...configFields,
+    // Runs stored before the field existed trained with their model's default width.
+    width: Type.Optional(configFields.width),
+  },
   { description: 'The full training config of the run, defaults filled in.' },
 );
 
