@@ -115,60 +115,71 @@ export function symmetricEigenvalues(a: Float64Array, n: number): Float64Array {
 }
 
 /**
- * Householder tridiagonalisation Q^T A Q = T working on the lower triangle only (Golub & Van
- * Loan 8.3.1): for column k, v zeroes A[k+2.., k]; the trailing block becomes
- * A - v w^T - w v^T with p = tau A v and w = p - (tau p.v / 2) v.
+ * Householder tridiagonalisation Q^T A Q = T on the lower triangle only (Golub & Van Loan
+ * 8.3.1): for column k, H = I - tau v v^T zeroes A[k+2.., k], and the trailing block becomes
+ * A - v w^T - w v^T with p = tau A v and w = p - (tau p.v / 2) v. The next column is updated
+ * first, so the next reflector is known before the pass over the trailing block; that one pass
+ * then both applies this update and computes the next A v, reading the matrix once per column
+ * instead of twice (the matrix is far larger than the caches, so memory traffic sets the pace).
  */
 function tridiagonalize(a: Float64Array, n: number) {
   const diagonal = new Float64Array(n);
   const offDiagonal = new Float64Array(n);
-  const v = new Float64Array(n);
-  const p = new Float64Array(n);
+  let v = new Float64Array(n);
+  let p = new Float64Array(n);
+  let nextV = new Float64Array(n);
+  let nextP = new Float64Array(n);
+  const w = new Float64Array(n);
+  const column = new Float64Array(n);
 
+  let reflector = { alpha: 0, tau: 0 };
+  if (n >= 3) {
+    for (let i = 1; i < n; i++) column[i] = a[i * n];
+    reflector = householder(column, v, 1, n);
+    symmetricProduct(a, n, v, p, 1);
+  }
   for (let k = 0; k < n - 2; k++) {
     const start = k + 1;
-    let norm2 = 0;
-    for (let i = start; i < n; i++) {
-      v[i] = a[i * n + k];
-      norm2 += v[i] * v[i];
-    }
     diagonal[k] = a[k * n + k];
-    const tail = norm2 - v[start] * v[start];
-    if (tail === 0) {
-      offDiagonal[k] = v[start];
-      continue;
-    }
-    const alpha = v[start] > 0 ? -Math.sqrt(norm2) : Math.sqrt(norm2);
-    offDiagonal[k] = alpha;
-    v[start] -= alpha;
-    const tau = 2 / (tail + v[start] * v[start]);
-
-    p.fill(0, start, n);
-    for (let i = start; i < n; i++) {
-      const row = i * n;
-      const vi = v[i];
-      let sum = 0;
-      for (let j = start; j < i; j++) {
-        const aij = a[row + j];
-        sum += aij * v[j];
-        p[j] += aij * vi;
-      }
-      p[i] += sum + a[row + i] * vi;
-    }
+    offDiagonal[k] = reflector.alpha;
+    const { tau } = reflector;
     let pv = 0;
-    for (let i = start; i < n; i++) {
-      p[i] *= tau;
-      pv += p[i] * v[i];
+    for (let i = start; i < n; i++) pv += tau * p[i] * v[i];
+    for (let i = start; i < n; i++) w[i] = tau * p[i] - ((tau * pv) / 2) * v[i];
+
+    const next = start + 1;
+    const hasNext = next < n - 1;
+    if (hasNext) {
+      for (let i = next; i < n; i++) {
+        column[i] = a[i * n + start] - (v[i] * w[start] + w[i] * v[start]);
+      }
+      reflector = householder(column, nextV, next, n);
+      nextP.fill(0, next, n);
     }
-    const half = (tau * pv) / 2;
-    for (let i = start; i < n; i++) p[i] -= half * v[i];
 
     for (let i = start; i < n; i++) {
       const row = i * n;
       const vi = v[i];
-      const wi = p[i];
-      for (let j = start; j <= i; j++) a[row + j] -= vi * p[j] + wi * v[j];
+      const wi = w[i];
+      a[row + start] -= vi * w[start] + wi * v[start];
+      if (i < next || !hasNext) {
+        for (let j = next; j <= i; j++) a[row + j] -= vi * w[j] + wi * v[j];
+        continue;
+      }
+      const nextVi = nextV[i];
+      let sum = 0;
+      for (let j = next; j < i; j++) {
+        const aij = a[row + j] - (vi * w[j] + wi * v[j]);
+        a[row + j] = aij;
+        sum += aij * nextV[j];
+        nextP[j] += aij * nextVi;
+      }
+      const aii = a[row + i] - 2 * vi * wi;
+      a[row + i] = aii;
+      nextP[i] += sum + aii * nextVi;
     }
+    [v, nextV] = [nextV, v];
+    [p, nextP] = [nextP, p];
   }
   if (n >= 2) {
     diagonal[n - 2] = a[(n - 2) * n + n - 2];
@@ -176,6 +187,49 @@ function tridiagonalize(a: Float64Array, n: number) {
   }
   if (n >= 1) diagonal[n - 1] = a[n * n - 1];
   return { diagonal, offDiagonal };
+}
+
+/**
+ * The reflector that maps x = column[start..n) onto alpha e1: v = x - alpha e1 written to `v`,
+ * alpha = -sign(x0) |x| (no cancellation in x0 - alpha), tau = 2 / v.v; tau = 0 when x is
+ * already a multiple of e1.
+ */
+function householder(column: Float64Array, v: Float64Array, start: number, n: number) {
+  let tail = 0;
+  for (let i = start + 1; i < n; i++) {
+    v[i] = column[i];
+    tail += column[i] * column[i];
+  }
+  const x0 = column[start];
+  if (tail === 0) {
+    v[start] = 0;
+    return { alpha: x0, tau: 0 };
+  }
+  const norm = Math.sqrt(tail + x0 * x0);
+  const alpha = x0 > 0 ? -norm : norm;
+  v[start] = x0 - alpha;
+  return { alpha, tau: 2 / (tail + v[start] * v[start]) };
+}
+
+/** p = A v over rows and columns start..n-1, reading the lower triangle of A. */
+function symmetricProduct(
+  a: Float64Array,
+  n: number,
+  v: Float64Array,
+  p: Float64Array,
+  start: number,
+): void {
+  p.fill(0, start, n);
+  for (let i = start; i < n; i++) {
+    const row = i * n;
+    const vi = v[i];
+    let sum = 0;
+    for (let j = start; j < i; j++) {
+      sum += a[row + j] * v[j];
+      p[j] += a[row + j] * vi;
+    }
+    p[i] += sum + a[row + i] * vi;
+  }
 }
 
 /**
