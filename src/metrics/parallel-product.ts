@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { compileBlockKernel } from './simd-block-kernel.js';
 import { accumulateTransposedProduct, type ProductJob } from './transposed-product.js';
 
 export interface ProductOperand {
@@ -25,6 +26,13 @@ export function defaultThreads(multiplyAdds: number): number {
   return multiplyAdds < parallelThreshold ? 1 : Math.max(1, os.availableParallelism());
 }
 
+let compiledKernel: WebAssembly.Module | null = null;
+
+function blockKernel(): WebAssembly.Module {
+  compiledKernel ??= compileBlockKernel();
+  return compiledKernel;
+}
+
 const workerSource = `
 const { parentPort } = require('node:worker_threads');
 const accumulateTransposedProduct = ${accumulateTransposedProduct.toString()};
@@ -35,8 +43,6 @@ parentPort.once('message', (job) => {
 `;
 
 export interface ProductOptions {
-  /** The result is symmetric (b null, or F^T S F): compute one triangle and mirror it. */
-  symmetric?: boolean;
   threads?: number;
 }
 
@@ -51,7 +57,7 @@ export async function transposedProduct(
   options: ProductOptions = {},
 ): Promise<Float64Array> {
   const other = b ?? a;
-  const symmetric = b === null || options.symmetric === true;
+  const symmetric = b === null;
   const threads = options.threads ?? defaultThreads(rows * a.cols * other.cols);
   const panels = Math.ceil(other.cols / 4);
   const outRows = Math.ceil(a.cols / 4) * 4;
@@ -70,10 +76,10 @@ export async function transposedProduct(
     bCols: other.cols,
     bMean: sb === null ? sa.mean : sb.mean,
     rows,
-    upperOnly: symmetric,
     panelStart: band[0],
     panelEnd: band[1],
     out,
+    kernel: blockKernel(),
   });
 
   let padded: Float64Array;
