@@ -41,7 +41,7 @@ export function accumulateTransposedProduct(job: ProductJob): void {
   // then A's panels, then B's (unless B is A).
   const packA = 16;
   const packB = symmetric ? packA : packA + 256 * aPanels * 4;
-  const length = packB + (symmetric ? 0 : 256 * (panelEnd - panelStart) * 4);
+  const length = packA + 256 * aPanels * 4 + (symmetric ? 0 : 256 * (panelEnd - panelStart) * 4);
   const memory = new WebAssembly.Memory({ initial: Math.ceil((length * 8) / 65536) });
   const instance = new WebAssembly.Instance(job.kernel, { env: { memory } });
   const block = instance.exports.block as (a: number, b: number, kn: number, out: number) => void;

@@ -41,12 +41,13 @@ describe('transposed product kernel', () => {
   });
 
   it('centres the rows and fills both triangles of A^T A', async () => {
-    const x = normalFeatures(50, 9, 3, 2, 5);
-    const mean = new Float64Array(9).fill(5);
+    // 41 columns of 256 packed rows outgrow one 64 KiB page of kernel memory.
+    const x = normalFeatures(300, 41, 3, 2, 5);
+    const mean = new Float64Array(41).fill(5);
     const centred = x.data.map((v) => v - 5);
-    const want = naiveTransposedProduct(50, centred, 9, centred, 9);
+    const want = naiveTransposedProduct(300, centred, 41, centred, 41);
     for (const threads of [1, 2]) {
-      const got = await transposedProduct(50, { data: x.data, cols: 9, mean }, null, { threads });
+      const got = await transposedProduct(300, { data: x.data, cols: 41, mean }, null, { threads });
       expectAllClose(got, want, 1e-10);
     }
   });
