@@ -4,7 +4,7 @@
  * of n * n values.
  */
 import type { FeatureMatrix } from './feature-matrix.js';
-import { transposedProduct } from './parallel-product.js';
+import { transposedProduct, transposedProductOnThisThread } from './parallel-product.js';
 
 export function columnMeans(x: FeatureMatrix): Float64Array {
   const mean = new Float64Array(x.cols);
@@ -52,9 +52,11 @@ export interface PsdFactor {
  * dpstrf does (Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., 10.3). What is
  * dropped is a PSD remainder with trace below that bound, so a rank-deficient A (fewer samples
  * than features, dead feature units) gives an exact-rank F and never a square root of a negative
- * round-off pivot. Left-looking, so each new column is a run of dot products over rows of F.
+ * round-off pivot. Blocked like dpstrf: columns are formed one by one within a block of 64, and
+ * the rest of the matrix is then updated with the whole block at once by the product kernel.
  */
 export function pivotedCholesky(a: Float64Array, n: number): PsdFactor {
+  const work = a.slice();
   const order = Array.from({ length: n }, (_, i) => i);
   const residual = new Float64Array(n);
   let largest = 0;
@@ -66,26 +68,30 @@ export function pivotedCholesky(a: Float64Array, n: number): PsdFactor {
   const l = new Float64Array(n * n);
 
   let rank = 0;
-  for (; rank < n; rank++) {
-    let pivot = rank;
-    for (let i = rank + 1; i < n; i++) if (residual[i] > residual[pivot]) pivot = i;
-    if (!(residual[pivot] > tolerance)) break;
-    swapRows(l, n, rank, pivot, rank);
-    [order[rank], order[pivot]] = [order[pivot], order[rank]];
-    [residual[rank], residual[pivot]] = [residual[pivot], residual[rank]];
+  for (let j0 = 0; j0 < n && rank === j0; j0 += choleskyBlock) {
+    const j1 = Math.min(j0 + choleskyBlock, n);
+    for (let k = j0; k < j1; k++) {
+      let pivot = k;
+      for (let i = k + 1; i < n; i++) if (residual[i] > residual[pivot]) pivot = i;
+      if (!(residual[pivot] > tolerance)) break;
+      swapPositions(work, l, n, k, pivot);
+      [order[k], order[pivot]] = [order[pivot], order[k]];
+      [residual[k], residual[pivot]] = [residual[pivot], residual[k]];
 
-    const diagonal = Math.sqrt(residual[rank]);
-    const lk = rank * n;
-    l[lk + rank] = diagonal;
-    const column = order[rank] * n;
-    for (let i = rank + 1; i < n; i++) {
-      const li = i * n;
-      let dot = 0;
-      for (let j = 0; j < rank; j++) dot += l[li + j] * l[lk + j];
-      const value = (a[column + order[i]] - dot) / diagonal;
-      l[li + rank] = value;
-      residual[i] -= value * value;
+      const diagonal = Math.sqrt(residual[k]);
+      const lk = k * n;
+      l[lk + k] = diagonal;
+      for (let i = k + 1; i < n; i++) {
+        const li = i * n;
+        let dot = 0;
+        for (let j = j0; j < k; j++) dot += l[li + j] * l[lk + j];
+        const value = (work[li + k] - dot) / diagonal;
+        l[li + k] = value;
+        residual[i] -= value * value;
+      }
+      rank = k + 1;
     }
+    if (rank === j1 && j1 < n) updateTrailing(work, l, n, j0, j1);
   }
 
   const factor = new Float64Array(n * rank);
@@ -95,11 +101,32 @@ export function pivotedCholesky(a: Float64Array, n: number): PsdFactor {
   return { factor, rank };
 }
 
-function swapRows(l: Float64Array, n: number, i: number, j: number, length: number): void {
-  for (let k = 0; k < length; k++) {
-    const t = l[i * n + k];
-    l[i * n + k] = l[j * n + k];
-    l[j * n + k] = t;
+/** Columns of the pivoted Cholesky factor formed per block before the trailing update. */
+const choleskyBlock = 64;
+
+/** Swaps positions i and j: rows and columns of the working matrix, rows of the factor. */
+function swapPositions(work: Float64Array, l: Float64Array, n: number, i: number, j: number): void {
+  if (i === j) return;
+  for (let k = 0; k < n; k++) {
+    [work[i * n + k], work[j * n + k]] = [work[j * n + k], work[i * n + k]];
+    [l[i * n + k], l[j * n + k]] = [l[j * n + k], l[i * n + k]];
+  }
+  for (let k = 0; k < n; k++)
+    [work[k * n + i], work[k * n + j]] = [work[k * n + j], work[k * n + i]];
+}
+
+/** work[j1.., j1..] -= L[j1.., j0..j1) L[j1.., j0..j1)^T, one symmetric rank-block update. */
+function updateTrailing(work: Float64Array, l: Float64Array, n: number, j0: number, j1: number) {
+  const m = n - j1;
+  const width = j1 - j0;
+  const block = new Float64Array(width * m);
+  for (let i = 0; i < m; i++) {
+    for (let c = 0; c < width; c++) block[c * m + i] = l[(j1 + i) * n + j0 + c];
+  }
+  const update = transposedProductOnThisThread(width, { data: block, cols: m, mean: null }, null);
+  for (let i = 0; i < m; i++) {
+    const row = (j1 + i) * n + j1;
+    for (let j = 0; j < m; j++) work[row + j] -= update[i * m + j];
   }
 }
 

@@ -57,47 +57,63 @@ export async function transposedProduct(
   options: ProductOptions = {},
 ): Promise<Float64Array> {
   const other = b ?? a;
-  const symmetric = b === null;
   const threads = options.threads ?? defaultThreads(rows * a.cols * other.cols);
   const panels = Math.ceil(other.cols / 4);
-  const outRows = Math.ceil(a.cols / 4) * 4;
-  const outCols = panels * 4;
-  const bands = columnBands(panels, Math.min(threads, panels), symmetric);
-  const job = (
-    sa: ProductOperand,
-    sb: ProductOperand | null,
-    band: number[],
-    out: Float64Array,
-  ): ProductJob => ({
-    a: sa.data,
-    aCols: sa.cols,
-    aMean: sa.mean,
-    b: sb === null ? null : sb.data,
-    bCols: other.cols,
-    bMean: sb === null ? sa.mean : sb.mean,
+  const bands = columnBands(panels, Math.min(threads, panels), b === null);
+  if (bands.length === 1) return transposedProductOnThisThread(rows, a, b);
+
+  const shared = (x: ProductOperand) => ({
+    ...x,
+    data: toShared(x.data),
+    mean: x.mean && toShared(x.mean),
+  });
+  const sa = shared(a);
+  const sb = b === null ? null : shared(b);
+  const padded = new Float64Array(new SharedArrayBuffer(paddedSize(a, other) * 8));
+  await Promise.all(
+    bands.map((band) => runInWorker(productJob(rows, sa, sb, other.cols, band, padded))),
+  );
+  return unpad(padded, panels * 4, a.cols, other.cols, b === null);
+}
+
+/** The same product on the calling thread, for small products inside a larger computation. */
+export function transposedProductOnThisThread(
+  rows: number,
+  a: ProductOperand,
+  b: ProductOperand | null,
+): Float64Array {
+  const other = b ?? a;
+  const panels = Math.ceil(other.cols / 4);
+  const padded = new Float64Array(paddedSize(a, other));
+  accumulateTransposedProduct(productJob(rows, a, b, other.cols, [0, panels], padded));
+  return unpad(padded, panels * 4, a.cols, other.cols, b === null);
+}
+
+function paddedSize(a: ProductOperand, b: ProductOperand): number {
+  return Math.ceil(a.cols / 4) * 4 * Math.ceil(b.cols / 4) * 4;
+}
+
+function productJob(
+  rows: number,
+  a: ProductOperand,
+  b: ProductOperand | null,
+  bCols: number,
+  band: number[],
+  out: Float64Array,
+): ProductJob {
+  return {
+    a: a.data,
+    aCols: a.cols,
+    aMean: a.mean,
+    b: b === null ? null : b.data,
+    bCols,
+    bMean: b === null ? a.mean : b.mean,
     rows,
     panelStart: band[0],
     panelEnd: band[1],
     out,
     kernel: blockKernel(),
-  });
-
-  let padded: Float64Array;
-  if (bands.length === 1) {
-    padded = new Float64Array(outRows * outCols);
-    accumulateTransposedProduct(job(a, b, bands[0], padded));
-  } else {
-    const shared = (x: ProductOperand) => ({
-      ...x,
-      data: toShared(x.data),
-      mean: x.mean && toShared(x.mean),
-    });
-    const sa = shared(a);
-    const sb = b === null ? null : shared(b);
-    padded = new Float64Array(new SharedArrayBuffer(outRows * outCols * 8));
-    await Promise.all(bands.map((band) => runInWorker(job(sa, sb, band, padded))));
-  }
-  return unpad(padded, outCols, a.cols, other.cols, symmetric);
+  };
 }
 
 /**
