@@ -5,6 +5,14 @@
  */
 import type { FeatureMatrix } from './feature-matrix.js';
 import { transposedProduct, transposedProductOnThisThread } from './parallel-product.js';
+import { compileTridiagonalRowKernel } from './simd-kernels.js';
+
+let compiledRowKernel: WebAssembly.Module | null = null;
+
+function tridiagonalRowKernel(): WebAssembly.Module {
+  compiledRowKernel ??= compileTridiagonalRowKernel();
+  return compiledRowKernel;
+}
 
 export function columnMeans(x: FeatureMatrix): Float64Array {
   const mean = new Float64Array(x.cols);
@@ -131,8 +139,7 @@ function updateTrailing(work: Float64Array, l: Float64Array, n: number, j0: numb
 }
 
 /**
- * Eigenvalues of a symmetric matrix (only its lower triangle is read; `a` is overwritten),
- * ascending. Householder reduction to tridiagonal form, then the implicit QL iteration with
+ * Eigenvalues of a symmetric matrix (only its lower triangle is read), ascending. Householder reduction to tridiagonal form, then the implicit QL iteration with
  * Wilkinson shifts (Golub & Van Loan, "Matrix Computations", 4th ed., 8.3).
  */
 export function symmetricEigenvalues(a: Float64Array, n: number): Float64Array {
@@ -149,15 +156,22 @@ export function symmetricEigenvalues(a: Float64Array, n: number): Float64Array {
  * then both applies this update and computes the next A v, reading the matrix once per column
  * instead of twice (the matrix is far larger than the caches, so memory traffic sets the pace).
  */
-function tridiagonalize(a: Float64Array, n: number) {
+function tridiagonalize(matrix: Float64Array, n: number) {
   const diagonal = new Float64Array(n);
   const offDiagonal = new Float64Array(n);
-  let v = new Float64Array(n);
-  let p = new Float64Array(n);
-  let nextV = new Float64Array(n);
-  let nextP = new Float64Array(n);
-  const w = new Float64Array(n);
   const column = new Float64Array(n);
+
+  // The matrix and the vectors of the fused pass live in the SIMD row kernel's memory.
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(((n * n + 5 * n) * 8) / 65536) });
+  const instance = new WebAssembly.Instance(tridiagonalRowKernel(), { env: { memory } });
+  const fusedRow = instance.exports.tridiagonalRow as (
+    ...args: [number, number, number, number, number, number, number, number, number]
+  ) => number;
+  const a = new Float64Array(memory.buffer, 0, n * n);
+  a.set(matrix.subarray(0, n * n));
+  const vector = (k: number) => new Float64Array(memory.buffer, (n * n + k * n) * 8, n);
+  let [v, p, nextV, nextP] = [vector(0), vector(1), vector(2), vector(3)];
+  const w = vector(4);
 
   let reflector = { alpha: 0, tau: 0 };
   if (n >= 3) {
@@ -194,8 +208,13 @@ function tridiagonalize(a: Float64Array, n: number) {
         continue;
       }
       const nextVi = nextV[i];
+      const pairs = (i - next) >> 1;
+      const at = (x: Float64Array) => x.byteOffset + next * 8;
       let sum = 0;
-      for (let j = next; j < i; j++) {
+      if (pairs > 0) {
+        sum = fusedRow(at(a) + row * 8, at(v), at(w), at(nextV), at(nextP), pairs, vi, wi, nextVi);
+      }
+      for (let j = next + 2 * pairs; j < i; j++) {
         const aij = a[row + j] - (vi * w[j] + wi * v[j]);
         a[row + j] = aij;
         sum += aij * nextV[j];

@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { compileBlockKernel } from './simd-block-kernel.js';
+import { compileBlockKernel } from './simd-kernels.js';
 import { accumulateTransposedProduct, type ProductJob } from './transposed-product.js';
 
 export interface ProductOperand {

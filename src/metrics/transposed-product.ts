@@ -5,7 +5,7 @@
  * high-performance matrix multiplication" (2008): a chunk of rows is packed into panels of four
  * columns, and a 4 x 4 block of C stays in registers while it runs down two panels.
  *
- * The 4 x 4 register block itself is WebAssembly SIMD (simd-block-kernel.ts); the packing and
+ * The 4 x 4 register block itself is WebAssembly SIMD (simd-kernels.ts); the packing and
  * blocking around it stay here. `accumulateTransposedProduct` closes over nothing (no imports,
  * no inner functions), because the worker threads of parallel-product.ts run its source text.
  */
@@ -25,7 +25,7 @@ export interface ProductJob {
   panelEnd: number;
   /** ceil(aCols / 4) * 4 rows by ceil(bCols / 4) * 4 columns, row-major. */
   out: Float64Array;
-  /** simd-block-kernel.ts, compiled once and shared (a Module can be posted to workers). */
+  /** simd-kernels.ts, compiled once and shared (a Module can be posted to workers). */
   kernel: WebAssembly.Module;
 }
 
