@@ -61,12 +61,12 @@ export function assertFeatureMatrix(x: FeatureMatrix, name: string): FeatureMatr
   return x;
 }
 
-export function assertMinimumRows(x: FeatureMatrix, minimum: number, name: string): void {
-  if (x.rows < minimum) {
+export function assertMinimumRows(rows: number, minimum: number, name: string): void {
+  if (!(rows >= minimum)) {
     throw new GanforgeError(
       'GANFORGE_ERR_METRIC_TOO_FEW_SAMPLES',
-      `${name}: ${x.rows} samples, at least ${minimum} needed`,
-      { name, rows: x.rows, minimum },
+      `${name}: ${rows} samples, at least ${minimum} needed`,
+      { name, rows, minimum },
     );
   }
 }

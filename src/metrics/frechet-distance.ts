@@ -46,7 +46,7 @@ export async function gaussianStatistics(
   options: MetricThreads = {},
 ): Promise<GaussianStatistics> {
   assertFeatureMatrix(x, 'features');
-  assertMinimumRows(x, 2, 'features');
+  assertMinimumRows(x.rows, 2, 'features');
   const mean = columnMeans(x);
   return {
     count: x.rows,
@@ -64,8 +64,8 @@ export async function frechetDistance(
   assertFeatureMatrix(a, 'a');
   assertFeatureMatrix(b, 'b');
   assertSameDimensions(a.cols, b.cols);
-  assertMinimumRows(a, 2, 'a');
-  assertMinimumRows(b, 2, 'b');
+  assertMinimumRows(a.rows, 2, 'a');
+  assertMinimumRows(b.rows, 2, 'b');
   return frechetDistanceFromStatistics(
     await gaussianStatistics(a, options),
     await gaussianStatistics(b, options),
@@ -78,6 +78,8 @@ export async function frechetDistanceFromStatistics(
   b: GaussianStatistics,
   options: MetricThreads = {},
 ): Promise<FrechetDistance> {
+  assertStatistics(a, 'a');
+  assertStatistics(b, 'b');
   assertSameDimensions(a.dims, b.dims);
   const n = a.dims;
 
@@ -91,6 +93,14 @@ export async function frechetDistanceFromStatistics(
   );
   // A squared distance; below zero only by rounding (FID of a set with itself).
   return { fid: Math.max(fid, 0), warnings };
+}
+
+/** Statistics read back from storage: consistent sizes and finite values. */
+function assertStatistics(stats: GaussianStatistics, name: string): void {
+  const { dims, mean, covariance } = stats;
+  assertFeatureMatrix({ rows: 1, cols: dims, data: mean }, `${name}.mean`);
+  assertFeatureMatrix({ rows: dims, cols: dims, data: covariance }, `${name}.covariance`);
+  assertMinimumRows(stats.count, 2, name);
 }
 
 /** Case 02's advice: n <= d is allowed (the value is still exact) but strongly biased. */

@@ -34,7 +34,7 @@ export function inceptionScore(
   const splits = options.splits ?? 1;
   assertFeatureMatrix(probabilities, 'probabilities');
   assertPositiveInteger(splits, 'splits');
-  assertMinimumRows(probabilities, splits, 'probabilities');
+  assertMinimumRows(probabilities.rows, splits, 'probabilities');
   assertProbabilityRows(probabilities);
 
   const n = probabilities.rows;

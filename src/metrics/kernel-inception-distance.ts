@@ -40,8 +40,8 @@ export async function kernelInceptionDistance(
   assertFeatureMatrix(a, 'a');
   assertFeatureMatrix(b, 'b');
   assertSameDimensions(a.cols, b.cols);
-  assertMinimumRows(a, 2, 'a');
-  assertMinimumRows(b, 2, 'b');
+  assertMinimumRows(a.rows, 2, 'a');
+  assertMinimumRows(b.rows, 2, 'b');
   const count = options.subsets ?? 100;
   const size = options.subsetSize ?? Math.min(1000, a.rows, b.rows);
   assertPositiveInteger(count, 'subsets');

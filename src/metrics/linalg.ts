@@ -139,8 +139,9 @@ function updateTrailing(work: Float64Array, l: Float64Array, n: number, j0: numb
 }
 
 /**
- * Eigenvalues of a symmetric matrix (only its lower triangle is read), ascending. Householder reduction to tridiagonal form, then the implicit QL iteration with
- * Wilkinson shifts (Golub & Van Loan, "Matrix Computations", 4th ed., 8.3).
+ * Eigenvalues of a symmetric matrix (only its lower triangle is read), ascending. Householder
+ * reduction to tridiagonal form, then the implicit QL iteration with Wilkinson shifts (Golub &
+ * Van Loan, "Matrix Computations", 4th ed., 8.3).
  */
 export function symmetricEigenvalues(a: Float64Array, n: number): Float64Array {
   const { diagonal, offDiagonal } = tridiagonalize(a, n);

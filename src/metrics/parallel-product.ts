@@ -22,7 +22,7 @@ export interface ProductOperand {
 const parallelThreshold = 2e8;
 
 /** Threads for a product of this size: 1 for small ones, else every core. */
-export function defaultThreads(multiplyAdds: number): number {
+function defaultThreads(multiplyAdds: number): number {
   return multiplyAdds < parallelThreshold ? 1 : Math.max(1, os.availableParallelism());
 }
 

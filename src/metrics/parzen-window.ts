@@ -94,8 +94,8 @@ function assertParzenInputs(generated: FeatureMatrix, points: FeatureMatrix, nam
   assertFeatureMatrix(generated, 'generated');
   assertFeatureMatrix(points, name);
   assertSameDimensions(generated.cols, points.cols);
-  assertMinimumRows(generated, 1, 'generated');
-  assertMinimumRows(points, 1, name);
+  assertMinimumRows(generated.rows, 1, 'generated');
+  assertMinimumRows(points.rows, 1, name);
 }
 
 function assertSigma(sigma: number): void {

@@ -29,8 +29,8 @@ export function precisionRecall(
   assertFeatureMatrix(generated, 'generated');
   assertSameDimensions(real.cols, generated.cols);
   assertPositiveInteger(k, 'k');
-  assertMinimumRows(real, k + 1, 'real');
-  assertMinimumRows(generated, k + 1, 'generated');
+  assertMinimumRows(real.rows, k + 1, 'real');
+  assertMinimumRows(generated.rows, k + 1, 'generated');
 
   const realRadii = neighbourRadii2(real, k);
   const generatedRadii = neighbourRadii2(generated, k);

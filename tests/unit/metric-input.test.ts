@@ -48,6 +48,15 @@ describe('metric input validation', () => {
       covariance: new Float64Array(dims * dims),
     });
     await expectCode(code, () => frechetDistanceFromStatistics(stats(4), stats(5)));
+
+    const truncated = { ...stats(4), covariance: new Float64Array(15) };
+    const single = { ...stats(4), count: 1 };
+    await expectCode('GANFORGE_ERR_METRIC_INPUT', () =>
+      frechetDistanceFromStatistics(truncated, stats(4)),
+    );
+    await expectCode('GANFORGE_ERR_METRIC_TOO_FEW_SAMPLES', () =>
+      frechetDistanceFromStatistics(stats(4), single),
+    );
   });
 
   it('rejects options out of range', async () => {
