@@ -103,10 +103,10 @@ export async function benchFid(argv: string[] = process.argv.slice(2)): Promise<
 
   console.log('\n| implementation | FID | seconds | ganforge / this |');
   console.log('|---|---:|---:|---:|');
-  const row = (name: string, fid: number, seconds: number) =>
-    console.log(
-      `| ${name} | ${fid.toFixed(9)} | ${seconds.toFixed(2)} | ${(oursSeconds / seconds).toFixed(2)}x |`,
-    );
+  const row = (name: string, fid: number, seconds: number) => {
+    const ratio = (oursSeconds / seconds).toFixed(2);
+    console.log(`| ${name} | ${fid.toFixed(9)} | ${seconds.toFixed(2)} | ${ratio}x |`);
+  };
   row(`ganforge (${threads} threads)`, ours.fid, oursSeconds);
   if (scipy?.eigh && scipy.sqrtm) {
     const versions = `numpy ${scipy.numpy}, scipy ${scipy.scipy}`;

@@ -89,8 +89,11 @@ async function computeMetric(name: MetricName, options: MetricOptions): Promise<
         options.sigma !== undefined
           ? parzenLogLikelihood(a, b, options.sigma)
           : parzenWindowEvaluation(a, await required(options.valid, '--valid or --sigma'), b);
-      const text = `log-likelihood ${result.mean} (standard error ${result.standardError}, sigma ${result.sigma})`;
-      return { result, text };
+      const { mean, standardError, sigma } = result;
+      return {
+        result,
+        text: `log-likelihood ${mean} (standard error ${standardError}, sigma ${sigma})`,
+      };
     }
   }
 }

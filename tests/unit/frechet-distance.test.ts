@@ -104,7 +104,7 @@ describe('FID properties', () => {
     }
   });
 
-  it('has the closed form |dmu|^2 + sum (sqrt a_i - sqrt b_i)^2 for commuting covariances', async () => {
+  it('is |dmu|^2 + sum (sqrt a_i - sqrt b_i)^2 for commuting covariances', async () => {
     const n = 6;
     const a = [4, 1, 0, 9, 0.25, 0];
     const b = [1, 1, 2, 0, 0.25, 0];

@@ -7,7 +7,7 @@ describe('Kernel Inception Distance', () => {
   const sameDistribution = normalFeatures(120, 6, 2);
   const shifted = mapColumns(normalFeatures(120, 6, 3), (v) => v + 0.5);
 
-  it('is near 0 for two samples of one distribution and clearly positive for a shifted one', async () => {
+  it('is near 0 for two samples of one distribution, clearly above for a shifted one', async () => {
     const options = { subsets: 10, subsetSize: 60, seed: 4 };
     const same = await kernelInceptionDistance(a, sameDistribution, options);
     const apart = await kernelInceptionDistance(a, shifted, options);
