@@ -107,7 +107,7 @@ export async function benchFid(argv: string[] = process.argv.slice(2)): Promise<
     const ratio = (oursSeconds / seconds).toFixed(2);
     console.log(`| ${name} | ${fid.toFixed(9)} | ${seconds.toFixed(2)} | ${ratio}x |`);
   };
-  row(`ganforge (${threads} threads)`, ours.fid, oursSeconds);
+  row(`ganforge (${threads} thread${threads === 1 ? '' : 's'})`, ours.fid, oursSeconds);
   if (scipy?.eigh && scipy.sqrtm) {
     const versions = `numpy ${scipy.numpy}, scipy ${scipy.scipy}`;
     row(`numpy eigh, symmetric form (${versions})`, scipy.eigh.fid, scipy.eigh.seconds);
