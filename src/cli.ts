@@ -1,15 +1,33 @@
 #!/usr/bin/env node
 /**
  * ganforge's command line: `api` and `worker` are the two production processes; `dev` runs both
- * on one machine; `demo` is the quick start; `migrate` applies the database migrations.
+ * on one machine; `demo` is the quick start; `migrate` applies the database migrations; `metric`
+ * computes one metric between feature files.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Argument, Command, InvalidArgumentError } from 'commander';
 import { runApi } from './cli/api-command.js';
 import { spawnCommands } from './cli/child-processes.js';
 import { runDemo } from './cli/demo.js';
+import { metricHelp, metricNames, runMetric } from './cli/metric-command.js';
 import { runWorker } from './cli/worker-command.js';
 import { loadConfig } from './config.js';
 import { migrateDatabase } from './db/migrate.js';
+
+function positiveNumber(value: string): number {
+  const parsed = Number(value);
+  if (!(parsed > 0) || !Number.isFinite(parsed)) {
+    throw new InvalidArgumentError('expected a positive number');
+  }
+  return parsed;
+}
+
+function nonNegativeInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) {
+    throw new InvalidArgumentError('expected an integer >= 0');
+  }
+  return parsed;
+}
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -69,5 +87,25 @@ program
   .command('migrate')
   .description('apply the database migrations (creates the database when missing)')
   .action(() => migrateDatabase(loadConfig().databaseUrl));
+
+program
+  .command('metric')
+  .description('compute one metric between feature files (no server needed)')
+  .addArgument(new Argument('<name>', 'the metric').choices(metricNames))
+  .requiredOption('--a <file>', 'first set: features, generated samples or probabilities')
+  .option('--b <file>', 'second set: features or test points')
+  .option('--splits <n>', 'is: splits of the rows', positiveInteger, 1)
+  .option('--subsets <n>', 'kid: random subsets', positiveInteger, 100)
+  .option('--subset-size <n>', 'kid: rows per subset (default min(1000, rows))', positiveInteger)
+  .option('--seed <n>', 'kid: seed of the subset draws', nonNegativeInteger, 0)
+  .option('--sigma <s>', 'parzen: kernel width', positiveNumber)
+  .option('--valid <file>', 'parzen: validation points to choose sigma on')
+  .option('--k <n>', 'precision-recall: neighbours', positiveInteger, 3)
+  .option('--threads <n>', 'threads for the large products (default: all cores)', positiveInteger)
+  .option('--json', 'print the whole result as JSON', false)
+  .addHelpText('after', metricHelp)
+  .action(async (name, options) => {
+    process.exitCode = await runMetric(name, options);
+  });
 
 await program.parseAsync();

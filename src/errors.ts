@@ -10,6 +10,23 @@ export const errorCodes = {
   },
   GANFORGE_ERR_UNKNOWN_DATASET: { status: 400, description: 'The dataset is not built in.' },
   GANFORGE_ERR_UNKNOWN_MODEL: { status: 400, description: 'The model name is not supported.' },
+  GANFORGE_ERR_METRIC_INPUT: {
+    status: 400,
+    description:
+      'Metric input is malformed: wrong shape, a non-finite value, an unreadable feature file or an option out of range.',
+  },
+  GANFORGE_ERR_METRIC_TOO_FEW_SAMPLES: {
+    status: 400,
+    description: 'A sample set is too small for the metric (for example one row for a covariance).',
+  },
+  GANFORGE_ERR_METRIC_DIMENSION_MISMATCH: {
+    status: 400,
+    description: 'Two sample sets have different feature dimensions.',
+  },
+  GANFORGE_ERR_METRIC_NOT_PROBABILITIES: {
+    status: 400,
+    description: 'Class-probability rows must lie in [0, 1] and sum to 1 within 1e-6.',
+  },
   GANFORGE_ERR_NOT_FOUND: { status: 404, description: 'No such resource.' },
   GANFORGE_ERR_RUN_NOT_FOUND: { status: 404, description: 'No run has this id.' },
   GANFORGE_ERR_ARTIFACT_NOT_FOUND: { status: 404, description: 'The artifact file is missing.' },
