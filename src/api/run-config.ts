@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Dataset } from '../db/generated/client.js';
 import { GanforgeError } from '../errors.js';
+import { foreignSettingKeys, withModelDefaults } from '../gan/objectives.js';
 import {
   modelNames,
   trainingDefaults,
@@ -12,9 +13,11 @@ import { resolveModelWidth } from '../gan/models/index.js';
 import type { CreateRunRequest } from './schemas/runs.js';
 
 /**
- * Turns a create-run request into the full TrainingConfig the worker will train with. The schema
- * has already checked each field's range; this checks names and the rules between fields, so a
- * run that would fail at its first step is refused before it is queued.
+ * Turns a create-run request into the full TrainingConfig the worker will train with, every
+ * default of its model filled in, so the stored run states exactly what it trains with. The schema
+ * has already checked each field's range; this checks names, the keys that belong to other models
+ * and the rules between fields, so a run that would fail at its first step is refused before it is
+ * queued.
  */
 export function resolveTrainingConfig(
   request: CreateRunRequest,
@@ -26,21 +29,32 @@ export function resolveTrainingConfig(
       known: [...modelNames],
     });
   }
+  const model = request.model as ModelName;
+  for (const key of foreignSettingKeys(model)) {
+    if (request[key] !== undefined) {
+      throw new GanforgeError(
+        'GANFORGE_ERR_INVALID_CONFIG',
+        `${key} does not apply to model ${model}`,
+        { field: key, model },
+      );
+    }
+  }
   if (!dataset) {
     throw new GanforgeError('GANFORGE_ERR_UNKNOWN_DATASET', `no dataset named ${request.dataset}`, {
       dataset: request.dataset,
     });
   }
 
-  const config: TrainingConfig = {
+  const config: TrainingConfig = withModelDefaults({
     ...trainingDefaults,
     ...request,
-    model: request.model as ModelName,
+    model,
     // The Dataset table lists the built-in datasets the worker can load.
     dataset: dataset.id as DatasetName,
     seed: request.seed ?? randomInt(0, 2 ** 31 - 1),
-    width: resolveModelWidth(request.model, { width: request.width }),
-  };
+    width: resolveModelWidth(model, { width: request.width }),
+    imageSize: request.imageSize ?? Math.max(dataset.height, dataset.width),
+  });
 
   const side = Math.round(Math.sqrt(config.sampleCount));
   if (side * side !== config.sampleCount) {
@@ -51,6 +65,17 @@ export function resolveTrainingConfig(
       `batchSize ${config.batchSize} exceeds the ${dataset.trainCount} training images`,
       'batchSize',
     );
+  }
+  const imageSize = config.imageSize as number;
+  if (imageSize < Math.max(dataset.height, dataset.width)) {
+    throw invalid(
+      `imageSize ${imageSize} is smaller than the ${dataset.height}x${dataset.width} images`,
+      'imageSize',
+    );
+  }
+  // The generators of every model but the MLP double a (side/4)-sided map twice.
+  if (model !== 'gan' && imageSize % 4 !== 0) {
+    throw invalid(`model ${model} needs an imageSize divisible by 4`, 'imageSize');
   }
   return config;
 }

@@ -96,12 +96,37 @@ export class BatchSampler {
   }
 }
 
-/** Copies the images at `indices` into one NHWC Float32Array, ready for `tf.tensor4d`. */
-export function gatherImages(dataset: ImageDataset, indices: Uint32Array): Float32Array {
-  const size = dataset.height * dataset.width * dataset.channels;
-  const out = new Float32Array(indices.length * size);
-  indices.forEach((index, row) => {
-    out.set(dataset.images.subarray(index * size, (index + 1) * size), row * size);
+/**
+ * Copies the images at `indices` into one NHWC Float32Array, ready for `tf.tensor4d`. With `side`
+ * larger than the images, each is centred on a side x side canvas of background (-1, black after
+ * scaling to [-1, 1]); padding keeps every pixel exact, where resizing would blur the strokes.
+ */
+export function gatherImages(
+  dataset: ImageDataset,
+  indices: Uint32Array,
+  side?: number,
+): Float32Array {
+  const { height, width, channels } = dataset;
+  const size = height * width * channels;
+  if (side === undefined || (side === height && side === width)) {
+    const out = new Float32Array(indices.length * size);
+    indices.forEach((index, row) => {
+      out.set(dataset.images.subarray(index * size, (index + 1) * size), row * size);
+    });
+    return out;
+  }
+  if (side < height || side < width)
+    throw new RangeError(`cannot pad ${height}x${width} to ${side}`);
+  const top = Math.floor((side - height) / 2);
+  const left = Math.floor((side - width) / 2);
+  const rowLength = width * channels;
+  const out = new Float32Array(indices.length * side * side * channels).fill(-1);
+  indices.forEach((index, n) => {
+    for (let y = 0; y < height; y++) {
+      const from = index * size + y * rowLength;
+      const to = ((n * side + top + y) * side + left) * channels;
+      out.set(dataset.images.subarray(from, from + rowLength), to);
+    }
   });
   return out;
 }

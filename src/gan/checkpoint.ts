@@ -11,8 +11,8 @@ import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
 import type { ImageShape } from '../data/mnist.js';
 import { GanforgeError } from '../errors.js';
-import type { AdamState } from './adam.js';
 import type { RandomState } from './random.js';
+import type { OptimizerState } from './slotted-optimizer.js';
 import type { TrainingConfig } from './training-config.js';
 
 export interface TensorRecord {
@@ -31,12 +31,17 @@ export interface CheckpointState {
   imageShape: ImageShape;
   /** Resolved model options, so a restore rebuilds the same architecture. */
   architecture: { width: number };
-  /** Every weight (trainable and batch-norm statistics) by its layer-scoped name. */
+  /** Every variable (trainable and state, e.g. batch-norm statistics) by its stable name. */
   generator: Record<string, TensorRecord>;
   discriminator: Record<string, TensorRecord>;
-  optimizers: { generator: AdamState; discriminator: AdamState };
+  /** The moving average of G, when the run keeps one (absent in older checkpoints). */
+  emaGenerator?: Record<string, TensorRecord>;
+  /** Adam or RMSProp state of each network's optimizer. */
+  optimizers: { generator: OptimizerState; discriminator: OptimizerState };
   /** The stream that draws each step's z. */
   noiseRng: RandomState;
+  /** The stream that draws the gradient penalty's interpolation points (absent in older ones). */
+  interpolationRng?: RandomState;
   /** The z behind every sample grid, [sampleCount * latentDim]. */
   fixedNoise: Float32Array;
   /** The caller's own state (JSON values and typed arrays), e.g. the data sampler position. */
@@ -192,9 +197,10 @@ function isTensorRecord(value: unknown): value is TensorRecord {
   return isShapedArray(value) && (value as { dtype?: unknown }).dtype === 'float32';
 }
 
-function isAdamState(value: unknown): value is AdamState {
+function isOptimizerState(value: unknown): value is OptimizerState {
   return (
     isRecord(value) &&
+    (value.kind === undefined || value.kind === 'adam' || value.kind === 'rmsprop') &&
     Number.isSafeInteger(value.iterations) &&
     Array.isArray(value.slots) &&
     value.slots.every(
@@ -218,18 +224,22 @@ function checkStateShape(state: unknown): asserts state is CheckpointState {
   if (!isRecord(state.architecture) || !Number.isInteger(state.architecture.width)) {
     problems.push('architecture');
   }
-  for (const net of ['generator', 'discriminator'] as const) {
+  for (const net of ['generator', 'discriminator', 'emaGenerator'] as const) {
     const weights = state[net];
+    if (net === 'emaGenerator' && weights === undefined) continue;
     if (!isRecord(weights) || !Object.values(weights).every(isTensorRecord)) problems.push(net);
   }
   const optimizers = state.optimizers;
-  if (!isRecord(optimizers) || !isAdamState(optimizers.generator)) {
+  if (!isRecord(optimizers) || !isOptimizerState(optimizers.generator)) {
     problems.push('optimizers.generator');
   }
-  if (!isRecord(optimizers) || !isAdamState(optimizers.discriminator)) {
+  if (!isRecord(optimizers) || !isOptimizerState(optimizers.discriminator)) {
     problems.push('optimizers.discriminator');
   }
   if (!isRecord(state.noiseRng)) problems.push('noiseRng');
+  if (state.interpolationRng !== undefined && !isRecord(state.interpolationRng)) {
+    problems.push('interpolationRng');
+  }
   if (!(state.fixedNoise instanceof Float32Array)) problems.push('fixedNoise');
   if (!isRecord(state.meta)) problems.push('meta');
   if (problems.length > 0) throw corrupt(`malformed fields: ${problems.join(', ')}`);

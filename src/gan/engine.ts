@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { GanforgeError } from '../errors.js';
 import { registerWasmKernels } from './kernels/index.js';
+import { registerSecondOrderGradients } from './kernels/second-order.js';
 import { loadThreadedWasm } from './kernels/threaded-wasm.js';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -87,6 +88,7 @@ async function chooseBackend(choice: 'auto' | BackendName, settings: Settings): 
 }
 
 async function activate(name: BackendName, settings: Settings): Promise<Engine> {
+  registerSecondOrderGradients();
   try {
     switch (name) {
       case 'tensorflow-gpu':
@@ -163,6 +165,7 @@ async function setBackend(name: string): Promise<void> {
  * test can compute a reference on `cpu` and the same op on `wasm`. Tests only.
  */
 export async function useBackendForTests(name: 'wasm' | 'cpu'): Promise<void> {
+  registerSecondOrderGradients();
   if (name === 'wasm') {
     await activateWasm();
     return;

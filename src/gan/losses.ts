@@ -42,3 +42,67 @@ export function discriminatorLoss(realLogits: tf.Tensor, fakeLogits: tf.Tensor):
 export function generatorLoss(fakeLogits: tf.Tensor): tf.Scalar {
   return tf.tidy(() => sigmoidCrossEntropyFromLogits(fakeLogits, 1).mean() as tf.Scalar);
 }
+
+/**
+ * Critic loss of the Wasserstein GAN (Arjovsky et al. 2017, Algorithm 1), for minimisation:
+ * mean D(G(z)) - mean D(x), the negated estimate of the Wasserstein-1 distance.
+ */
+export function wassersteinCriticLoss(realScores: tf.Tensor, fakeScores: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.sub(fakeScores.mean(), realScores.mean()) as tf.Scalar);
+}
+
+/** Generator loss of the Wasserstein GAN: -mean D(G(z)). */
+export function wassersteinGeneratorLoss(fakeScores: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.neg(fakeScores.mean()) as tf.Scalar);
+}
+
+/**
+ * Keeps sqrt differentiable at a zero gradient (a critic constant around x_hat), where the
+ * penalty's own gradient would be 0/0; far below any float32 squared norm that matters.
+ */
+const normEpsilon = 1e-12;
+
+/**
+ * lambda * mean_i (||g_i||_2 - 1)^2 for a batch of gradients g, each sample's norm taken over all
+ * its pixels and channels at once (Gulrajani et al. 2017, eq. 3). A norm over the channel axis
+ * alone, a common mistake, penalises every pixel separately.
+ */
+export function penaltyFromGradients(gradients: tf.Tensor, lambda: number): tf.Scalar {
+  return tf.tidy(() => {
+    const perSample = gradients.reshape([gradients.shape[0], -1]);
+    const norms = tf.sqrt(tf.add(tf.sum(tf.square(perSample), 1), normEpsilon));
+    return tf.mul(tf.mean(tf.square(tf.sub(norms, 1))), lambda) as tf.Scalar;
+  });
+}
+
+/**
+ * x_hat = alpha * real + (1 - alpha) * fake with one alpha per sample ([N]), broadcast over its
+ * pixels and channels (Gulrajani et al. 2017, Algorithm 1); an alpha per element would sample
+ * points off the lines between real and fake samples.
+ */
+export function interpolate(real: tf.Tensor, fake: tf.Tensor, alpha: tf.Tensor1D): tf.Tensor {
+  return tf.tidy(() => {
+    const a = alpha.reshape([alpha.shape[0], ...real.shape.slice(1).map(() => 1)]);
+    return tf.add(tf.mul(a, real), tf.mul(tf.sub(1, a), fake));
+  });
+}
+
+/**
+ * The WGAN-GP gradient penalty at x_hat = interpolate(real, fake, alpha), alpha drawn from
+ * U[0, 1]. Differentiable with respect to the critic's variables when `critic` is twice
+ * differentiable (see activations.ts).
+ */
+export function gradientPenalty(
+  critic: (images: tf.Tensor) => tf.Tensor,
+  real: tf.Tensor,
+  fake: tf.Tensor,
+  alpha: tf.Tensor1D,
+  lambda: number,
+): tf.Scalar {
+  return tf.tidy(() => {
+    const interpolated = interpolate(real, fake, alpha);
+    // D's scores are independent per sample, so the gradient of their sum is each one's own.
+    const gradients = tf.grad((x: tf.Tensor) => tf.sum(critic(x)))(interpolated);
+    return penaltyFromGradients(gradients, lambda);
+  });
+}

@@ -1,11 +1,12 @@
 /**
  * What one training run needs to know, independent of the server. The API validates a request
- * into this shape; the worker hands it to the training loop.
+ * into this shape, with every default of the run's model filled in (objectives.ts); the worker
+ * hands it to the training loop.
  */
-export const modelNames = ['gan', 'dcgan'] as const;
+export const modelNames = ['gan', 'dcgan', 'wgan', 'wgan-gp'] as const;
 export type ModelName = (typeof modelNames)[number];
 
-export const datasetNames = ['mnist'] as const;
+export const datasetNames = ['mnist', 'fashion-mnist'] as const;
 export type DatasetName = (typeof datasetNames)[number];
 
 export interface TrainingConfig {
@@ -13,7 +14,7 @@ export interface TrainingConfig {
   dataset: DatasetName;
   /** Seeds weight init, data order and noise; the same seed repeats the run. */
   seed: number;
-  /** Total optimisation steps (one discriminator and one generator update each). */
+  /** Total optimisation steps: generator updates, each after nCritic discriminator updates. */
   steps: number;
   batchSize: number;
   /**
@@ -23,10 +24,21 @@ export interface TrainingConfig {
   width?: number;
   /** Size of the Gaussian noise vector z. */
   latentDim: number;
-  /** Adam, as in the DCGAN paper (Radford et al. 2015): lr 2e-4, beta1 0.5. */
-  learningRate: number;
-  beta1: number;
-  beta2: number;
+  /** Of both optimizers; the model's default (objectives.ts) when absent. */
+  learningRate?: number;
+  /** Adam's betas, for the models that train with Adam (not `wgan`). */
+  beta1?: number;
+  beta2?: number;
+  /** Discriminator (critic) updates per generator update, each on a fresh real batch. */
+  nCritic?: number;
+  /** `wgan`: every critic weight is clipped to [-clipValue, clipValue] after each update. */
+  clipValue?: number;
+  /** `wgan-gp`: lambda, the weight of the gradient penalty. */
+  gradientPenalty?: number;
+  /** Decay of the moving average of G's weights that samples come from; 0 samples G itself. */
+  emaDecay?: number;
+  /** Side of the square images the networks see; data smaller than this is padded. */
+  imageSize?: number;
   /** Write losses as scalars every this many steps. */
   logEvery: number;
   /** Write a PNG grid of G(fixed noise) every this many steps. */
@@ -37,15 +49,13 @@ export interface TrainingConfig {
   sampleCount: number;
 }
 
-export const trainingDefaults: Omit<TrainingConfig, 'model' | 'dataset' | 'seed'> = {
+/** Defaults every model shares; objectives.ts adds each model's own. */
+export const trainingDefaults = {
   steps: 1000,
   batchSize: 64,
   latentDim: 100,
-  learningRate: 2e-4,
-  beta1: 0.5,
-  beta2: 0.999,
   logEvery: 10,
   sampleEvery: 100,
   checkpointEvery: 250,
   sampleCount: 64,
-};
+} satisfies Partial<TrainingConfig>;

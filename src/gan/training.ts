@@ -1,183 +1,243 @@
 /**
- * GAN training steps (Goodfellow et al. 2014, Algorithm 1 with k = 1 and the non-saturating
- * generator loss) and the trainer that owns both networks, their Adam optimizers, the noise stream
- * and the fixed sample noise. Each step updates one network only: the other keeps its weights and
- * its batch-norm statistics bit for bit.
+ * GAN training steps and the trainer that owns both networks, their optimizers, the moving
+ * average of the generator, the noise streams and the fixed sample noise. The run's model name
+ * selects an objective (objectives.ts): the loss, the critic updates per generator update,
+ * clipping or a gradient penalty, and the optimizer. Each step updates one network only: the
+ * other keeps its weights and its state (batch-norm statistics) bit for bit.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ImageShape } from '../data/mnist.js';
 import { GanforgeError } from '../errors.js';
 import { Adam } from './adam.js';
 import type { CheckpointState, TensorRecord } from './checkpoint.js';
-import { discriminatorLoss, generatorLoss } from './losses.js';
 import {
-  buildGan,
-  resolveModelWidth,
-  type GanNetworks,
-  type ModelOptions,
-} from './models/index.js';
+  discriminatorLoss,
+  generatorLoss,
+  gradientPenalty,
+  wassersteinCriticLoss,
+  wassersteinGeneratorLoss,
+} from './losses.js';
+import { buildGan, buildGenerator, resolveModelWidth, type ModelOptions } from './models/index.js';
+import { allVariables, type Network } from './models/network.js';
+import { resolveObjective, type Objective, type OptimizerSpec } from './objectives.js';
 import { Random, deriveSeed } from './random.js';
+import { RmsProp } from './rmsprop.js';
+import type { SlottedOptimizer } from './slotted-optimizer.js';
 import type { TrainingConfig } from './training-config.js';
 
-export interface GanParts extends GanNetworks {
+export interface GanParts {
+  generator: Network;
+  discriminator: Network;
   generatorOptimizer: tf.Optimizer;
   discriminatorOptimizer: tf.Optimizer;
+  objective: Objective;
 }
 
 export interface DiscriminatorStepResult {
-  /** mean BCE(D(x), 1) + mean BCE(D(G(z)), 0). */
+  /**
+   * The loss D descends: mean BCE(D(x), 1) + mean BCE(D(G(z)), 0), or for the Wasserstein models
+   * mean D(G(z)) - mean D(x), plus the gradient penalty for `wgan-gp`.
+   */
   dLoss: number;
-  /** Mean D(x) as a probability: how real D finds the real batch. */
+  /** Mean D(x) before this update: a probability, or the critic's raw score (WGAN). */
   dReal: number;
-  /** Mean D(G(z)) as a probability, before this update. */
+  /** Mean D(G(z)) before this update, in the same units as dReal. */
   dFake: number;
+  /** The gradient penalty term included in dLoss (`wgan-gp` only). */
+  gradientPenalty?: number;
 }
 
 export interface GeneratorStepResult {
-  /** Non-saturating: mean BCE(D(G(z)), 1). */
+  /** Non-saturating mean BCE(D(G(z)), 1), or -mean D(G(z)) for the Wasserstein models. */
   gLoss: number;
 }
 
 export type TrainStepResult = DiscriminatorStepResult & GeneratorStepResult;
 
-function trainableVariables(model: tf.LayersModel): tf.Variable[] {
-  return model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+function variablesOf(network: Network): tf.Variable[] {
+  return network.trainableVariables.map(({ variable }) => variable);
 }
 
 /**
- * Runs `update` and then puts back the non-trainable weights of `model`: a forward pass in training
+ * Runs `update` and then puts back the state variables of `network`: a forward pass in training
  * mode moves batch-norm moving statistics, and the network that is not being trained must not move.
  */
-function keepingStatistics<T>(model: tf.LayersModel, update: () => T): T {
-  const saved = model.nonTrainableWeights.map((weight) => [weight, weight.read().clone()] as const);
+function keepingState<T>(network: Network, update: () => T): T {
+  const saved = network.stateVariables.map(({ variable }) => [variable, variable.clone()] as const);
   try {
     return update();
   } finally {
-    for (const [weight, value] of saved) {
-      weight.write(value);
+    for (const [variable, value] of saved) {
+      variable.assign(value);
       value.dispose();
     }
   }
 }
 
-function readScalar(tensor: tf.Tensor | null): number {
-  if (!tensor) throw new Error('the optimizer returned no cost');
+function readScalar(tensor: tf.Tensor | null | undefined): number {
+  if (!tensor) throw new Error('the step produced no value');
   const value = tensor.dataSync()[0];
   tensor.dispose();
   return value;
 }
 
 /**
- * One discriminator update on a real batch and G(z): gradient descent on the D loss over D's
- * variables only. G runs in training mode (batch statistics), as it does in its own step.
+ * One discriminator (critic) update on a real batch and G(z): gradient descent on the D loss over
+ * D's variables only, then weight clipping for `wgan`. G runs in training mode (batch statistics),
+ * as it does in its own step. `alpha` ([N], uniform in [0, 1]) places the gradient-penalty points
+ * between real and fake samples; it is required when the objective has a penalty.
  */
 export function discriminatorStep(
   parts: GanParts,
   real: tf.Tensor4D,
   z: tf.Tensor2D,
+  alpha?: tf.Tensor1D,
 ): DiscriminatorStepResult {
-  const { generator, discriminator } = parts;
-  const fake = keepingStatistics(generator, () =>
+  const { generator, discriminator, objective } = parts;
+  if (objective.gradientPenalty !== null && !alpha) {
+    throw new RangeError('a gradient-penalty step needs one interpolation alpha per sample');
+  }
+  const fake = keepingState(generator, () =>
     tf.tidy(() => generator.apply(z, { training: true }) as tf.Tensor4D),
   );
-  let realProbability: tf.Tensor | undefined;
-  let fakeProbability: tf.Tensor | undefined;
+  const kept: { real?: tf.Tensor; fake?: tf.Tensor; penalty?: tf.Tensor } = {};
+  const summary = objective.loss === 'wasserstein' ? (t: tf.Tensor) => t : tf.sigmoid;
   try {
     const cost = parts.discriminatorOptimizer.minimize(
       () => {
+        const critic = (images: tf.Tensor) => discriminator.apply(images, { training: true });
         // Real and fake go through D as separate batches, so batch norm never mixes them.
-        const realLogits = discriminator.apply(real, { training: true }) as tf.Tensor;
-        const fakeLogits = discriminator.apply(fake, { training: true }) as tf.Tensor;
-        realProbability = tf.keep(tf.sigmoid(realLogits).mean());
-        fakeProbability = tf.keep(tf.sigmoid(fakeLogits).mean());
-        return discriminatorLoss(realLogits, fakeLogits);
+        const realScores = critic(real);
+        const fakeScores = critic(fake);
+        kept.real = tf.keep(summary(realScores).mean());
+        kept.fake = tf.keep(summary(fakeScores).mean());
+        if (objective.loss === 'non-saturating') return discriminatorLoss(realScores, fakeScores);
+        const loss = wassersteinCriticLoss(realScores, fakeScores);
+        if (objective.gradientPenalty === null) return loss;
+        const lambda = objective.gradientPenalty;
+        const penalty = gradientPenalty(critic, real, fake, alpha as tf.Tensor1D, lambda);
+        kept.penalty = tf.keep(penalty.clone());
+        return tf.add(loss, penalty) as tf.Scalar;
       },
       true,
-      trainableVariables(discriminator),
+      variablesOf(discriminator),
     );
+    if (objective.clipValue !== null) clipWeights(discriminator, objective.clipValue);
     return {
       dLoss: readScalar(cost),
-      dReal: readScalar(realProbability ?? null),
-      dFake: readScalar(fakeProbability ?? null),
+      dReal: readScalar(kept.real),
+      dFake: readScalar(kept.fake),
+      ...(kept.penalty ? { gradientPenalty: readScalar(kept.penalty) } : {}),
     };
   } finally {
     fake.dispose();
-    tf.dispose([realProbability, fakeProbability].filter((t) => t !== undefined));
+    tf.dispose(Object.values(kept).filter((t) => !t.isDisposed));
   }
 }
 
-/** One generator update: descent on the non-saturating loss through a frozen D. */
+/** WGAN's Lipschitz constraint (Arjovsky et al. 2017, Algorithm 1, line 7): every weight in [-c, c]. */
+function clipWeights(network: Network, clipValue: number): void {
+  tf.tidy(() => {
+    for (const { variable } of network.trainableVariables) {
+      variable.assign(tf.clipByValue(variable, -clipValue, clipValue));
+    }
+  });
+}
+
+/** One generator update through a frozen D. */
 export function generatorStep(parts: GanParts, z: tf.Tensor2D): GeneratorStepResult {
-  const { generator, discriminator } = parts;
-  const cost = keepingStatistics(discriminator, () =>
+  const { generator, discriminator, objective } = parts;
+  const cost = keepingState(discriminator, () =>
     parts.generatorOptimizer.minimize(
       () => {
-        const fake = generator.apply(z, { training: true }) as tf.Tensor;
-        return generatorLoss(discriminator.apply(fake, { training: true }) as tf.Tensor);
+        const fake = generator.apply(z, { training: true });
+        const scores = discriminator.apply(fake, { training: true });
+        return objective.loss === 'wasserstein'
+          ? wassersteinGeneratorLoss(scores)
+          : generatorLoss(scores);
       },
       true,
-      trainableVariables(generator),
+      variablesOf(generator),
     ),
   );
   return { gLoss: readScalar(cost) };
 }
 
-/** Every weight of a model by its layer-scoped name (`g_bn1/moving_mean`), copied out. */
-function exportWeights(model: tf.LayersModel): Record<string, TensorRecord> {
+/** Every variable of a network by its stable name (`g_bn1/moving_mean`), copied out. */
+function exportWeights(network: Network): Record<string, TensorRecord> {
   const weights: Record<string, TensorRecord> = {};
-  for (const weight of model.weights) {
-    weights[weight.originalName] = {
-      shape: weight.shape.map(Number),
+  for (const { name, variable } of allVariables(network)) {
+    weights[name] = {
+      shape: [...variable.shape],
       dtype: 'float32',
-      data: Float32Array.from(weight.read().dataSync() as Float32Array),
+      data: Float32Array.from(variable.dataSync() as Float32Array),
     };
   }
   return weights;
 }
 
-function importWeights(model: tf.LayersModel, saved: Record<string, TensorRecord>): void {
-  const expected = new Set(model.weights.map((weight) => weight.originalName));
+function importWeights(network: Network, saved: Record<string, TensorRecord>): void {
+  const variables = allVariables(network);
+  const expected = new Set(variables.map(({ name }) => name));
   const unknown = Object.keys(saved).filter((name) => !expected.has(name));
   const problems = unknown.map((name) => `unexpected ${name}`);
-  for (const weight of model.weights) {
-    const record = saved[weight.originalName];
-    if (!record) problems.push(`missing ${weight.originalName}`);
-    else if (record.shape.join('x') !== weight.shape.join('x')) {
-      problems.push(`${weight.originalName} is [${record.shape}], expected [${weight.shape}]`);
+  for (const { name, variable } of variables) {
+    const record = saved[name];
+    if (!record) problems.push(`missing ${name}`);
+    else if (record.shape.join('x') !== variable.shape.join('x')) {
+      problems.push(`${name} is [${record.shape}], expected [${variable.shape}]`);
     }
   }
   if (problems.length > 0) {
     throw new GanforgeError(
       'GANFORGE_ERR_CHECKPOINT_CORRUPT',
-      `checkpoint does not fit the ${model.name}: ${problems.slice(0, 5).join('; ')}`,
+      `checkpoint does not fit the ${network.name}: ${problems.slice(0, 5).join('; ')}`,
       { problems },
     );
   }
-  for (const weight of model.weights) {
-    const { data, shape } = saved[weight.originalName];
-    const value = tf.tensor(data, shape, 'float32');
-    weight.write(value);
-    value.dispose();
+  for (const { name, variable } of variables) {
+    const { data, shape } = saved[name];
+    tf.tidy(() => variable.assign(tf.tensor(data, shape, 'float32')));
   }
 }
 
-function createAdam(model: tf.LayersModel, config: TrainingConfig): Adam {
-  return new Adam(
-    trainableVariables(model),
-    { learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2 },
-    model.trainableWeights.map((weight) => weight.originalName),
-  );
+function copyWeights(from: Network, to: Network): void {
+  const source = allVariables(from);
+  tf.tidy(() => allVariables(to).forEach(({ variable }, i) => variable.assign(source[i].variable)));
+}
+
+function createOptimizer(network: Network, spec: OptimizerSpec): SlottedOptimizer {
+  const names = network.trainableVariables.map(({ name }) => name);
+  if (spec.kind === 'rmsprop') {
+    return new RmsProp(variablesOf(network), { learningRate: spec.learningRate }, names);
+  }
+  const { learningRate, beta1, beta2 } = spec;
+  return new Adam(variablesOf(network), { learningRate, beta1, beta2 }, names);
+}
+
+/**
+ * The decay of the generator average after `updates` G updates: the configured decay, lowered
+ * early on as TensorFlow's ExponentialMovingAverage does with num_updates, so the average is not
+ * dominated by the random initial weights in short runs.
+ */
+export function emaDecayAt(decay: number, updates: number): number {
+  return Math.min(decay, (1 + updates) / (10 + updates));
 }
 
 export class GanTrainer implements GanParts {
-  readonly generator: tf.LayersModel;
-  readonly discriminator: tf.LayersModel;
-  readonly generatorOptimizer: Adam;
-  readonly discriminatorOptimizer: Adam;
+  readonly generator: Network;
+  readonly discriminator: Network;
+  /** Moving average of G's weights; null when the config's emaDecay is 0. */
+  readonly emaGenerator: Network | null;
+  readonly generatorOptimizer: SlottedOptimizer;
+  readonly discriminatorOptimizer: SlottedOptimizer;
+  readonly objective: Objective;
   /** Resolved model width (see ModelOptions). */
   readonly width: number;
   private stepCount = 0;
   private readonly noise: Random;
+  /** Draws the gradient penalty's interpolation points. */
+  private readonly interpolation: Random;
   private fixedNoise: tf.Tensor2D;
 
   private constructor(
@@ -185,13 +245,20 @@ export class GanTrainer implements GanParts {
     readonly imageShape: ImageShape,
     options: ModelOptions,
   ) {
+    this.objective = resolveObjective(config);
     this.width = resolveModelWidth(config.model, { width: options.width ?? config.width });
     const networks = buildGan(config, imageShape, { width: this.width });
     this.generator = networks.generator;
     this.discriminator = networks.discriminator;
-    this.generatorOptimizer = createAdam(this.generator, config);
-    this.discriminatorOptimizer = createAdam(this.discriminator, config);
+    this.emaGenerator = null;
+    if (this.objective.emaDecay > 0) {
+      this.emaGenerator = buildGenerator(config, imageShape, { width: this.width });
+      copyWeights(this.generator, this.emaGenerator);
+    }
+    this.generatorOptimizer = createOptimizer(this.generator, this.objective.optimizer);
+    this.discriminatorOptimizer = createOptimizer(this.discriminator, this.objective.optimizer);
     this.noise = new Random(deriveSeed(config.seed, 'noise'));
+    this.interpolation = new Random(deriveSeed(config.seed, 'interpolation'));
     const sampleNoise = new Random(deriveSeed(config.seed, 'sample-noise'));
     this.fixedNoise = tf.tensor2d(sampleNoise.normals(config.sampleCount * config.latentDim), [
       config.sampleCount,
@@ -214,9 +281,15 @@ export class GanTrainer implements GanParts {
     try {
       importWeights(trainer.generator, state.generator);
       importWeights(trainer.discriminator, state.discriminator);
+      if (trainer.emaGenerator) {
+        // A checkpoint from before the average existed starts it from the restored G.
+        if (state.emaGenerator) importWeights(trainer.emaGenerator, state.emaGenerator);
+        else copyWeights(trainer.generator, trainer.emaGenerator);
+      }
       trainer.generatorOptimizer.setState(state.optimizers.generator);
       trainer.discriminatorOptimizer.setState(state.optimizers.discriminator);
       trainer.noise.setState(state.noiseRng);
+      if (state.interpolationRng) trainer.interpolation.setState(state.interpolationRng);
       if (state.fixedNoise.length !== trainer.fixedNoise.size) {
         throw new RangeError(`fixed noise has ${state.fixedNoise.length} values`);
       }
@@ -240,6 +313,11 @@ export class GanTrainer implements GanParts {
     return this.stepCount;
   }
 
+  /** Real batches one trainStep uses: one per critic update. */
+  get batchesPerStep(): number {
+    return this.objective.nCritic;
+  }
+
   /** A batch of z ~ N(0, I) from the run's seeded noise stream. */
   private drawNoise(count: number): tf.Tensor2D {
     const { latentDim } = this.config;
@@ -247,11 +325,16 @@ export class GanTrainer implements GanParts {
   }
 
   discriminatorStep(real: tf.Tensor4D): DiscriminatorStepResult {
-    const z = this.drawNoise(real.shape[0]);
+    const count = real.shape[0];
+    const z = this.drawNoise(count);
+    const alpha =
+      this.objective.gradientPenalty === null
+        ? undefined
+        : tf.tensor1d(Float32Array.from({ length: count }, () => this.interpolation.next()));
     try {
-      return discriminatorStep(this, real, z);
+      return discriminatorStep(this, real, z, alpha);
     } finally {
-      z.dispose();
+      tf.dispose([z, ...(alpha ? [alpha] : [])]);
     }
   }
 
@@ -260,21 +343,57 @@ export class GanTrainer implements GanParts {
     try {
       const result = generatorStep(this, z);
       this.stepCount += 1;
+      this.updateAverage();
       return result;
     } finally {
       z.dispose();
     }
   }
 
-  /** One D update, then one G update. Non-finite losses are returned as they are. */
-  trainStep(real: tf.Tensor4D): TrainStepResult {
-    const d = this.discriminatorStep(real);
-    return { ...d, ...this.generatorStep() };
+  /**
+   * ema = decay * ema + (1 - decay) * w for every trainable weight; state (batch-norm moving
+   * statistics) is copied, being a running average of G's activations already.
+   */
+  private updateAverage(): void {
+    if (!this.emaGenerator) return;
+    const decay = emaDecayAt(this.objective.emaDecay, this.stepCount);
+    const live = this.generator;
+    const average = this.emaGenerator;
+    tf.tidy(() => {
+      average.trainableVariables.forEach(({ variable }, i) => {
+        const weight = live.trainableVariables[i].variable;
+        variable.assign(variable.mul(decay).add(weight.mul(1 - decay)));
+      });
+      average.stateVariables.forEach(({ variable }, i) => {
+        variable.assign(live.stateVariables[i].variable);
+      });
+    });
+  }
+
+  /**
+   * nCritic D updates, then one G update; returns the last D update's values. `real` is one batch
+   * per critic update (batchesPerStep of them), or one batch that every critic update reuses.
+   * Non-finite losses are returned as they are.
+   */
+  trainStep(real: tf.Tensor4D | readonly tf.Tensor4D[]): TrainStepResult {
+    const batches = Array.isArray(real) ? real : new Array(this.batchesPerStep).fill(real);
+    if (batches.length !== this.batchesPerStep) {
+      throw new RangeError(`${batches.length} real batches for ${this.batchesPerStep} updates`);
+    }
+    let d: DiscriminatorStepResult | undefined;
+    for (const batch of batches) d = this.discriminatorStep(batch);
+    return { ...(d as DiscriminatorStepResult), ...this.generatorStep() };
+  }
+
+  /** The generator samples and evaluations use: the moving average when there is one. */
+  get samplingGenerator(): Network {
+    return this.emaGenerator ?? this.generator;
   }
 
   /** G(fixed noise) in inference mode (batch norm uses its moving statistics); caller disposes. */
   sampleFixed(): tf.Tensor4D {
-    return tf.tidy(() => this.generator.apply(this.fixedNoise, { training: false }) as tf.Tensor4D);
+    const generator = this.samplingGenerator;
+    return tf.tidy(() => generator.apply(this.fixedNoise, { training: false }) as tf.Tensor4D);
   }
 
   exportState(): CheckpointState {
@@ -288,11 +407,13 @@ export class GanTrainer implements GanParts {
       architecture: { width: this.width },
       generator: exportWeights(this.generator),
       discriminator: exportWeights(this.discriminator),
+      ...(this.emaGenerator ? { emaGenerator: exportWeights(this.emaGenerator) } : {}),
       optimizers: {
         generator: this.generatorOptimizer.getState(),
         discriminator: this.discriminatorOptimizer.getState(),
       },
       noiseRng: this.noise.getState(),
+      interpolationRng: this.interpolation.getState(),
       fixedNoise: Float32Array.from(this.fixedNoise.dataSync() as Float32Array),
       meta: {},
     };
@@ -303,6 +424,7 @@ export class GanTrainer implements GanParts {
     this.discriminatorOptimizer.dispose();
     this.generator.dispose();
     this.discriminator.dispose();
+    this.emaGenerator?.dispose();
     this.fixedNoise.dispose();
   }
 }

@@ -15,7 +15,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BatchSampler, gatherImages, type BatchSamplerState } from '../data/batches.js';
 import { getDataset } from '../data/datasets.js';
-import type { DatasetSplit, ImageDataset } from '../data/mnist.js';
+import type { DatasetSplit, ImageDataset, ImageShape } from '../data/mnist.js';
 import type { PrismaClient } from '../db/client.js';
 import { GanforgeError, isGanforgeError } from '../errors.js';
 import { encodeCheckpoint } from '../gan/checkpoint.js';
@@ -98,7 +98,11 @@ export function createTrainingProcessor(deps: TrainingProcessorDeps) {
 
     async function trainRun(config: TrainingConfig): Promise<TrainingOutcome> {
       const dataset = await loadCachedDataset(config.dataset, 'train');
-      const shape = { height: dataset.height, width: dataset.width, channels: dataset.channels };
+      const side = config.imageSize ?? Math.max(dataset.height, dataset.width);
+      const shape =
+        side === dataset.height && side === dataset.width
+          ? { height: dataset.height, width: dataset.width, channels: dataset.channels }
+          : { height: side, width: side, channels: dataset.channels };
       const resumed = await restoreLatestCheckpoint(deps.prisma, deps.artifacts, runId, log);
       const trainer = resumed?.trainer ?? GanTrainer.create(config, shape);
       const sampler = resumed
@@ -118,7 +122,7 @@ export function createTrainingProcessor(deps: TrainingProcessorDeps) {
           });
         }
         log.info({ backend: deps.backend, from: trainer.step, to: config.steps }, 'training');
-        return await trainSteps(config, trainer, sampler, dataset);
+        return await trainSteps(config, trainer, sampler, dataset, shape);
       } finally {
         trainer.dispose();
       }
@@ -129,6 +133,7 @@ export function createTrainingProcessor(deps: TrainingProcessorDeps) {
       trainer: GanTrainer,
       sampler: BatchSampler,
       dataset: ImageDataset,
+      shape: ImageShape,
     ): Promise<TrainingOutcome> {
       let windowStart = performance.now();
       let windowSteps = 0;
@@ -142,15 +147,18 @@ export function createTrainingProcessor(deps: TrainingProcessorDeps) {
           return { status: 'cancelled', step: trainer.step };
         }
 
-        const indices = sampler.nextIndices();
-        const real = tf.tensor4d(gatherImages(dataset, indices), [
-          indices.length,
-          dataset.height,
-          dataset.width,
-          dataset.channels,
-        ]);
+        // One fresh batch per critic update (Arjovsky et al. 2017, Algorithm 1).
+        const real = Array.from({ length: trainer.batchesPerStep }, () => {
+          const indices = sampler.nextIndices();
+          return tf.tensor4d(gatherImages(dataset, indices, shape.height), [
+            indices.length,
+            shape.height,
+            shape.width,
+            shape.channels,
+          ]);
+        });
         const losses = trainer.trainStep(real);
-        real.dispose();
+        tf.dispose(real);
         const step = trainer.step;
         windowSteps += 1;
         if (!Number.isFinite(losses.dLoss) || !Number.isFinite(losses.gLoss)) {
@@ -169,6 +177,7 @@ export function createTrainingProcessor(deps: TrainingProcessorDeps) {
             'loss/g': losses.gLoss,
             'd/real': losses.dReal,
             'd/fake': losses.dFake,
+            ...(losses.gradientPenalty === undefined ? {} : { 'loss/gp': losses.gradientPenalty }),
             'perf/steps_per_second': (windowSteps * 1000) / Math.max(now - windowStart, 1e-3),
           };
           windowStart = now;

@@ -97,6 +97,12 @@ describe('POST /v1/runs', () => {
       steps: 500,
       sampleCount: 36,
       width: 64,
+      learningRate: 2e-4,
+      beta1: 0.5,
+      beta2: 0.999,
+      nCritic: 1,
+      emaDecay: 0.999,
+      imageSize: 28,
     });
     const row = await db.prisma.run.findUniqueOrThrow({ where: { id: run.id } });
     expect(row.config).toEqual(run.config);
@@ -159,6 +165,102 @@ describe('POST /v1/runs', () => {
 
     expect(response.body.error.code).toBe(code);
     expect(await counts()).toEqual(before);
+  });
+
+  it('fills in each model its own paper defaults and keeps what the request sets', async () => {
+    const sent = [
+      [
+        { model: 'wgan', dataset: 'mnist' },
+        { learningRate: 5e-5, nCritic: 5, clipValue: 0.01, emaDecay: 0.999, imageSize: 28 },
+      ],
+      [
+        { model: 'wgan-gp', dataset: 'fashion-mnist', imageSize: 32, emaDecay: 0 },
+        {
+          learningRate: 1e-4,
+          beta1: 0,
+          beta2: 0.9,
+          nCritic: 5,
+          gradientPenalty: 10,
+          emaDecay: 0,
+          imageSize: 32,
+        },
+      ],
+      [
+        { model: 'wgan-gp', dataset: 'mnist', gradientPenalty: 5, nCritic: 2 },
+        { gradientPenalty: 5, nCritic: 2, beta2: 0.9 },
+      ],
+    ] as const;
+    for (const [body, expected] of sent) {
+      const response = await request(app.server).post('/v1/runs').send(body).expect(201);
+      expect(response.body.config).toMatchObject({ ...body, ...expected });
+    }
+    const wgan = await request(app.server).post('/v1/runs').send(sent[0][0]).expect(201);
+    for (const key of ['beta1', 'beta2', 'gradientPenalty']) {
+      expect(wgan.body.config).not.toHaveProperty(key);
+    }
+  });
+
+  it.each([
+    ['clipValue', 'dcgan', { clipValue: 0.01 }],
+    ['gradientPenalty', 'wgan', { gradientPenalty: 10 }],
+    ['beta1', 'wgan', { beta1: 0.5 }],
+    ['clipValue', 'wgan-gp', { clipValue: 0.01 }],
+  ])(
+    'refuses %s for %s with GANFORGE_ERR_INVALID_CONFIG naming it',
+    async (field, model, extra) => {
+      const before = await counts();
+
+      const response = await request(app.server)
+        .post('/v1/runs')
+        .send({ model, dataset: 'mnist', ...extra })
+        .expect(400);
+
+      expect(response.body.error).toMatchObject({
+        code: 'GANFORGE_ERR_INVALID_CONFIG',
+        details: { field, model },
+      });
+      expect(await counts()).toEqual(before);
+    },
+  );
+
+  it.each([
+    ['nCritic', { model: 'wgan', nCritic: 0 }],
+    ['nCritic', { model: 'wgan', nCritic: 1.5 }],
+    ['clipValue', { model: 'wgan', clipValue: 0 }],
+    ['clipValue', { model: 'wgan', clipValue: 2 }],
+    ['gradientPenalty', { model: 'wgan-gp', gradientPenalty: -1 }],
+    ['emaDecay', { model: 'dcgan', emaDecay: 1 }],
+    ['imageSize', { model: 'dcgan', imageSize: 5000 }],
+    ['critic', { model: 'wgan', critic: 'mlp' }],
+  ])(
+    'refuses an out-of-range or unknown %s with GANFORGE_ERR_VALIDATION naming it',
+    async (field, body) => {
+      const response = await request(app.server)
+        .post('/v1/runs')
+        .send({ dataset: 'mnist', ...body })
+        .expect(400);
+
+      expect(response.body.error.code).toBe('GANFORGE_ERR_VALIDATION');
+      expect(response.body.error.details.issues).toContainEqual({
+        path: `/${field}`,
+        message: expect.any(String),
+      });
+    },
+  );
+
+  it.each([
+    ['smaller than the images', { model: 'dcgan', imageSize: 24 }],
+    ['not divisible by 4 for a convolutional model', { model: 'wgan-gp', imageSize: 30 }],
+  ])('refuses an imageSize %s', async (_case, body) => {
+    const response = await request(app.server)
+      .post('/v1/runs')
+      .send({ dataset: 'mnist', ...body })
+      .expect(400);
+
+    expect(response.body.error).toMatchObject({
+      code: 'GANFORGE_ERR_INVALID_CONFIG',
+      details: { field: 'imageSize' },
+    });
   });
 
   it('refuses a batch larger than the dataset training split', async () => {
@@ -503,6 +605,9 @@ describe('GET /v1/datasets and /healthz', () => {
       trainCount: 60000,
       testCount: 10000,
     });
+    expect(response.body.items).toContainEqual(
+      expect.objectContaining({ id: 'fashion-mnist', width: 28, height: 28, channels: 1 }),
+    );
   });
 
   it('reports healthy when database and Redis answer', async () => {

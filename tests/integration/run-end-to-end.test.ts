@@ -204,6 +204,58 @@ describe('a DCGAN run end to end', () => {
   });
 });
 
+describe('the Wasserstein models end to end', () => {
+  it.each([
+    ['wgan', {}, 28],
+    ['wgan-gp', { imageSize: 32 }, 32],
+  ] as const)(
+    'trains a tiny %s run to completed and saves its samples',
+    async (model, extra, side) => {
+      const created = await request(app.server)
+        .post('/v1/runs')
+        .send({
+          model,
+          dataset: 'mnist',
+          seed: 8,
+          steps: 2,
+          batchSize: 8,
+          width: 4,
+          logEvery: 1,
+          sampleEvery: 1,
+          checkpointEvery: 2,
+          sampleCount: 4,
+          ...extra,
+        })
+        .expect(201);
+      const runId: string = created.body.id;
+
+      const events = await streamEvents(runId, isTerminal);
+
+      expect(events.at(-1)).toMatchObject({ kind: 'status', status: 'completed' });
+      const scalars = events.filter((e) => e.kind === 'scalars');
+      expect(scalars.map((e) => e.step)).toEqual([1, 2]);
+      const names = scalars.flatMap((e) => Object.keys(e.values));
+      expect(names.includes('loss/gp')).toBe(model === 'wgan-gp');
+      const samples = await request(app.server).get(`/v1/runs/${runId}/samples`).expect(200);
+      expect(samples.body.items.map((s: { step: number }) => s.step)).toEqual([1, 2]);
+      const png = await request(app.server)
+        .get(`/v1/runs/${runId}/samples/2.png`)
+        .buffer(true)
+        .expect(200);
+      const image = PNG.sync.read(png.body as Buffer);
+      expect(image.width).toBeGreaterThanOrEqual(2 * side);
+      expect(image.width).toBeLessThan(2 * side + 16);
+      const file = await request(app.server)
+        .get(`/v1/runs/${runId}/checkpoints/2/file`)
+        .buffer(true)
+        .expect(200);
+      const state = decodeCheckpoint(file.body as Buffer);
+      expect(state).toMatchObject({ step: 2, imageShape: { height: side, width: side } });
+      expect(state.optimizers.discriminator.iterations).toBe(10);
+    },
+  );
+});
+
 function compareStreamIds(a: string, b: string): number {
   const [am, as] = a.split('-').map(BigInt);
   const [bm, bs] = b.split('-').map(BigInt);

@@ -149,6 +149,32 @@ async function finalRun(runId: string) {
 }
 
 /**
+ * The job once BullMQ has settled it. The run row is finished by the processor (or by the
+ * reconciler) a moment before BullMQ moves the job, so reading the job's state as soon as the row
+ * says finished races with that move on a busy machine.
+ */
+async function settledJob(runId: string) {
+  const queue = createTrainingQueue(redis, prefix);
+  try {
+    return await waitFor('the job to settle', async () => {
+      const job = await queue.getJob(runId);
+      const state = await job?.getState();
+      return job && (state === 'completed' || state === 'failed') ? { job, state } : undefined;
+    });
+  } finally {
+    await queue.close();
+  }
+}
+
+/** The run's last status event, once it is a terminal one (it follows the row's update). */
+async function finalStatusEvent(runId: string) {
+  return waitFor('the terminal status event', async () => {
+    const last = (await events(runId)).filter((e) => e.kind === 'status').at(-1);
+    return last && last.status !== 'running' && last.status !== 'queued' ? last : undefined;
+  });
+}
+
+/**
  * BullMQ 5 counts in attemptsMade every attempt that ended, the last one included: the one that
  * completed (A), or the one that found the stall limit exceeded (B). The case counts the attempts
  * that processor failures used up: all but that last one.
@@ -174,10 +200,10 @@ describe('a training worker killed mid-run (case 15)', () => {
     const run = await finalRun(runId);
 
     expect(run).toMatchObject({ status: want.db_status, step: want.step, errorCode: null });
-    const job = await createTrainingQueue(redis, prefix).getJob(runId);
-    expect(await job?.getState()).toBe(want.state);
-    expect(job?.stalledCounter).toBe(want.stalledCounter);
-    expect(failedAttempts(job?.attemptsMade)).toBe(want.attemptsMade);
+    const { job, state } = await settledJob(runId);
+    expect(state).toBe(want.state);
+    expect(job.stalledCounter).toBe(want.stalledCounter);
+    expect(failedAttempts(job.attemptsMade)).toBe(want.attemptsMade);
     expect(await resumedFrom(runId)).toEqual([killedAt]);
     expect(killedAt).toBe(want.resumed_from_steps[0]);
     // The second attempt's first losses are those of the step after its checkpoint.
@@ -207,12 +233,14 @@ describe('a training worker killed mid-run (case 15)', () => {
     expect(run.errorCode).toBe('GANFORGE_ERR_STALLED');
     expect(run.errorMessage).toContain(want.failedReason);
     expect(lastCheckpoint).toBe(want.last_checkpoint);
-    const job = await createTrainingQueue(redis, prefix).getJob(runId);
-    expect(await job?.getState()).toBe(want.state);
-    expect(job?.stalledCounter).toBe(want.stalledCounter);
-    expect(failedAttempts(job?.attemptsMade)).toBe(want.attemptsMade);
+    const { job, state } = await settledJob(runId);
+    expect(state).toBe(want.state);
+    expect(job.stalledCounter).toBe(want.stalledCounter);
+    expect(failedAttempts(job.attemptsMade)).toBe(want.attemptsMade);
     expect(await resumedFrom(runId)).toEqual(want.resumed_from_steps);
-    const statuses = (await events(runId)).filter((e) => e.kind === 'status');
-    expect(statuses.at(-1)).toMatchObject({ status: 'failed', errorCode: 'GANFORGE_ERR_STALLED' });
+    expect(await finalStatusEvent(runId)).toMatchObject({
+      status: 'failed',
+      errorCode: 'GANFORGE_ERR_STALLED',
+    });
   });
 });

@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Adam } from '../../src/gan/adam.js';
 import {
   decodeCheckpoint,
   encodeCheckpoint,
   type CheckpointState,
 } from '../../src/gan/checkpoint.js';
-import { initEngine } from '../../src/gan/engine.js';
+import { initEngine, useBackendForTests } from '../../src/gan/engine.js';
+import { allVariables } from '../../src/gan/models/network.js';
 import { Random } from '../../src/gan/random.js';
+import { RmsProp } from '../../src/gan/rmsprop.js';
 import { trainingDefaults, type TrainingConfig } from '../../src/gan/training-config.js';
 import { GanTrainer, type TrainStepResult } from '../../src/gan/training.js';
 import { readCase } from '../helpers/cases.js';
@@ -54,13 +56,17 @@ function adamFor(w: tf.Variable): Adam {
   return new Adam([w], { learningRate: learning_rate, beta1, beta2, epsilon }, ['w']);
 }
 
-/** Runs `steps` Adam steps and records weights and loss after each. */
-function descend(w: tf.Variable, adam: Adam, steps: number): { ws: number[][]; losses: number[] } {
+/** Runs `steps` optimizer steps and records weights and loss after each. */
+function descend(
+  w: tf.Variable,
+  optimizer: tf.Optimizer,
+  steps: number,
+): { ws: number[][]; losses: number[] } {
   const { loss } = quadratic(w);
   const ws: number[][] = [];
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) {
-    adam.minimize(loss, false, [w]);
+    optimizer.minimize(loss, false, [w]);
     ws.push(Array.from(w.dataSync()));
     const value = loss();
     losses.push(value.dataSync()[0]);
@@ -138,6 +144,42 @@ describe('Adam resume on the case 13 quadratic', () => {
   });
 });
 
+describe('RMSProp resume on the case 13 quadratic', () => {
+  const rmsPropFor = (w: tf.Variable) => new RmsProp([w], { learningRate: 0.05 }, ['w']);
+
+  it('follows ms = rho ms + (1 - rho) g^2, w -= lr g / (sqrt(ms) + eps)', () => {
+    const w = tf.variable(tf.tensor1d(input.w0));
+    descend(w, rmsPropFor(w), 1);
+    // After one step from ms = 0: ms = 0.01 g^2, so each weight moves by lr / sqrt(0.01) = 0.5.
+    const gradient = input.a.map((a, k) => a * (input.w0[k] - input.t[k]));
+    const want = input.w0.map(
+      (w0, k) => w0 - (0.05 * gradient[k]) / (Math.abs(gradient[k]) * 0.1 + 1e-8),
+    );
+    Array.from(w.dataSync()).forEach((v, k) => expect(v).toBeCloseTo(want[k], 5));
+  });
+
+  it('continues bit for bit after restoring its mean square and step count', () => {
+    const k = input.checkpoint_after_step;
+    const straightW = tf.variable(tf.tensor1d(input.w0));
+    const straight = descend(straightW, rmsPropFor(straightW), input.total_steps);
+
+    const w = tf.variable(tf.tensor1d(input.w0));
+    const first = rmsPropFor(w);
+    descend(w, first, k);
+    const saved = structuredClone({ w: Float32Array.from(w.dataSync()), state: first.getState() });
+    expect(saved.state).toMatchObject({ kind: 'rmsprop', iterations: k });
+    expect(saved.state.slots.map((slot) => slot.name)).toEqual(['w/ms']);
+
+    const resumedW = tf.variable(tf.tensor1d(saved.w));
+    const resumed = rmsPropFor(resumedW);
+    resumed.setState(saved.state);
+    const rest = descend(resumedW, resumed, input.total_steps - k);
+
+    expect(rest.ws).toEqual(straight.ws.slice(k));
+    expect(() => adamFor(resumedW).setState(saved.state)).toThrow(RangeError);
+  });
+});
+
 const mnistShape = { height: 28, width: 28, channels: 1 };
 
 function tinyConfig(model: TrainingConfig['model']): TrainingConfig {
@@ -155,15 +197,33 @@ function batches(count: number): tf.Tensor4D[] {
 }
 
 function weightsOf(trainer: GanTrainer): Float32Array[] {
-  return [...trainer.generator.weights, ...trainer.discriminator.weights].map((w) =>
-    Float32Array.from(w.read().dataSync() as Float32Array),
-  );
+  const networks = [trainer.generator, trainer.discriminator, trainer.emaGenerator ?? []].flat();
+  return networks
+    .flatMap(allVariables)
+    .map(({ variable }) => Float32Array.from(variable.dataSync() as Float32Array));
 }
 
 const open: GanTrainer[] = [];
 afterEach(() => open.splice(0).forEach((t) => t.dispose()));
 
-describe.each(['gan', 'dcgan'] as const)('%s trainer checkpoint', (model) => {
+// The pure-JS cpu backend is far too slow for convolutions: it runs the MLP GAN only.
+const resumeCases = [
+  ['gan', 'wasm'],
+  ['gan', 'cpu'],
+  ['dcgan', 'wasm'],
+  ['wgan', 'wasm'],
+  ['wgan-gp', 'wasm'],
+] as const;
+
+describe.each(resumeCases)('%s trainer checkpoint on %s', (model, backend) => {
+  beforeAll(async () => {
+    await useBackendForTests(backend);
+  });
+
+  afterAll(async () => {
+    await useBackendForTests('wasm');
+  });
+
   it('resumes from an encoded checkpoint exactly as an uninterrupted run', () => {
     const n = 5;
     const k = 2;
@@ -221,6 +281,7 @@ describe('checkpoint file', () => {
     const floats =
       Object.values(state.generator).reduce((n, r) => n + r.data.length, 0) +
       Object.values(state.discriminator).reduce((n, r) => n + r.data.length, 0) +
+      Object.values(state.emaGenerator ?? {}).reduce((n, r) => n + r.data.length, 0) +
       state.optimizers.generator.slots.reduce((n, s) => n + s.data.length, 0) +
       state.optimizers.discriminator.slots.reduce((n, s) => n + s.data.length, 0);
     expect(file.length).toBeLessThan(4 * floats + 64 * 1024);

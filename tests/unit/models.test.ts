@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/gan/engine.js';
 import { buildDiscriminator, buildGan, buildGenerator } from '../../src/gan/models/index.js';
+import { allVariables, LayersNetwork, type Network } from '../../src/gan/models/network.js';
 import { trainingDefaults, type TrainingConfig } from '../../src/gan/training-config.js';
 
 const mnistShape = { height: 28, width: 28, channels: 1 };
@@ -10,12 +11,22 @@ function configFor(model: TrainingConfig['model'], seed = 3): TrainingConfig {
   return { ...trainingDefaults, model, dataset: 'mnist', seed };
 }
 
-function weightValues(model: tf.LayersModel): Float32Array[] {
-  return model.weights.map((w) => Float32Array.from(w.read().dataSync() as Float32Array));
+function weightValues(network: Network): Float32Array[] {
+  return allVariables(network).map(({ variable }) =>
+    Float32Array.from(variable.dataSync() as Float32Array),
+  );
 }
 
-function shapesByName(model: tf.LayersModel): Record<string, number[]> {
-  return Object.fromEntries(model.weights.map((w) => [w.originalName, w.shape.map(Number)]));
+function shapesByName(network: Network): Record<string, number[]> {
+  return Object.fromEntries(
+    allVariables(network).map(({ name, variable }) => [name, variable.shape]),
+  );
+}
+
+/** The tf.layers model behind a network built by tf.layers. */
+function layersOf(network: Network): tf.layers.Layer[] {
+  expect(network).toBeInstanceOf(LayersNetwork);
+  return (network as LayersNetwork).model.layers;
 }
 
 beforeAll(async () => {
@@ -23,7 +34,7 @@ beforeAll(async () => {
   await initEngine('wasm');
 });
 
-describe.each(['gan', 'dcgan'] as const)('%s networks', (model) => {
+describe.each(['gan', 'dcgan', 'wgan', 'wgan-gp'] as const)('%s networks', (model) => {
   it('map z to 28x28x1 images in [-1, 1] and images to one logit each', () => {
     const { generator, discriminator } = buildGan(configFor(model), mnistShape, { width: 8 });
     const before = tf.memory().numTensors;
@@ -38,8 +49,9 @@ describe.each(['gan', 'dcgan'] as const)('%s networks', (model) => {
     });
     expect(tf.memory().numTensors).toBe(before);
     // D ends in a logit: the sigmoid belongs to the loss (losses.ts), never to the model.
-    const last = discriminator.layers[discriminator.layers.length - 1];
-    expect(last.getConfig().activation).toBe('linear');
+    if (discriminator instanceof LayersNetwork) {
+      expect(layersOf(discriminator).at(-1)?.getConfig().activation).toBe('linear');
+    }
     generator.dispose();
     discriminator.dispose();
   });
@@ -73,7 +85,7 @@ describe('architectures', () => {
       'd_logit/kernel': [7 * 7 * 128, 1],
     });
     // No batch norm on D's input layer (Radford et al. 2015, section 3).
-    expect(discriminator.layers.map((l) => l.getClassName())).toEqual([
+    expect(layersOf(discriminator).map((l) => l.getClassName())).toEqual([
       'Conv2D',
       'LeakyReLU',
       'Conv2D',
@@ -89,10 +101,12 @@ describe('architectures', () => {
   it('scales the MLP hidden layers with width', () => {
     const { generator, discriminator } = buildGan(configFor('gan'), mnistShape, { width: 8 });
     expect(
-      generator.layers.filter((l) => l.getClassName() === 'Dense').map((l) => l.getConfig().units),
+      layersOf(generator)
+        .filter((l) => l.getClassName() === 'Dense')
+        .map((l) => l.getConfig().units),
     ).toEqual([8, 16, 32, 784]);
     expect(
-      discriminator.layers
+      layersOf(discriminator)
         .filter((l) => l.getClassName() === 'Dense')
         .map((l) => l.getConfig().units),
     ).toEqual([32, 16, 8, 1]);
@@ -101,7 +115,7 @@ describe('architectures', () => {
   });
 
   it('rejects an unknown model and DCGAN images whose sides are not multiples of 4', () => {
-    const unknown = { ...configFor('gan'), model: 'wgan' } as unknown as TrainingConfig;
+    const unknown = { ...configFor('gan'), model: 'biggan' } as unknown as TrainingConfig;
     expect(() => buildGenerator(unknown, mnistShape)).toThrow(
       expect.objectContaining({ code: 'GANFORGE_ERR_UNKNOWN_MODEL' }),
     );

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { initEngine } from '../../src/gan/engine.js';
+import { initEngine, useBackendForTests } from '../../src/gan/engine.js';
+import { allVariables, type Network } from '../../src/gan/models/network.js';
 import { Random } from '../../src/gan/random.js';
 import { trainingDefaults, type TrainingConfig } from '../../src/gan/training-config.js';
-import { GanTrainer } from '../../src/gan/training.js';
+import { GanTrainer, emaDecayAt } from '../../src/gan/training.js';
 
 const mnistShape = { height: 28, width: 28, channels: 1 };
 const batchSize = 8;
@@ -19,17 +20,26 @@ function fakeRealBatch(seed: number): tf.Tensor4D {
   return tf.tensor4d(data, [batchSize, 28, 28, 1]);
 }
 
-function snapshot(model: tf.LayersModel): Record<string, Float32Array> {
+function snapshot(network: Network | null): Record<string, Float32Array> {
+  if (!network) return {};
   return Object.fromEntries(
-    model.weights.map((w) => [
-      w.originalName,
-      Float32Array.from(w.read().dataSync() as Float32Array),
+    allVariables(network).map(({ name, variable }) => [
+      name,
+      Float32Array.from(variable.dataSync() as Float32Array),
     ]),
   );
 }
 
-function trainableNames(model: tf.LayersModel): string[] {
-  return model.trainableWeights.map((w) => w.originalName);
+/** Names of the trainable variables whose values differ from `before`. */
+function changed(network: Network, before: Record<string, Float32Array>): string[] {
+  const after = snapshot(network);
+  return network.trainableVariables
+    .map(({ name }) => name)
+    .filter((name) => !after[name].every((v, i) => v === before[name][i]));
+}
+
+function trainableNames(network: Network): string[] {
+  return network.trainableVariables.map(({ name }) => name);
 }
 
 const open: GanTrainer[] = [];
@@ -39,8 +49,9 @@ function trainer(config: TrainingConfig): GanTrainer {
   return created;
 }
 
+const wasserstein = (model: string) => model === 'wgan' || model === 'wgan-gp';
+
 beforeAll(async () => {
-  // Convolutions run on wasm with the project's gradient kernels, never on the cpu backend.
   await initEngine('wasm');
 });
 
@@ -57,60 +68,79 @@ describe('GanTrainer width', () => {
     open.push(fromConfig, overridden);
 
     expect(fromConfig.width).toBe(4);
-    expect(fromConfig.discriminator.getLayer('d_conv1').getWeights()[0].shape).toEqual([
-      5, 5, 1, 4,
-    ]);
+    expect(snapshot(fromConfig.discriminator)['d_conv1/kernel']).toHaveLength(5 * 5 * 1 * 4);
     expect(overridden.width).toBe(2);
   });
 });
 
-describe.each(['gan', 'dcgan'] as const)('%s training step', (model) => {
-  it('returns finite losses and probabilities and leaks no tensors', () => {
+// Convolutions run on wasm with the project's gradient kernels; the pure-JS cpu backend is far
+// too slow for them, so it trains only the MLP GAN.
+const stepCases = [
+  ['gan', 'wasm'],
+  ['gan', 'cpu'],
+  ['dcgan', 'wasm'],
+  ['wgan', 'wasm'],
+  ['wgan-gp', 'wasm'],
+] as const;
+
+describe.each(stepCases)('%s training step on %s', (model, backend) => {
+  beforeAll(async () => {
+    await useBackendForTests(backend);
+  });
+
+  it('returns finite losses and leaks no tensors', () => {
     const gan = trainer(tinyConfig(model));
     const real = fakeRealBatch(1);
     const before = tf.memory().numTensors;
 
     for (let i = 0; i < 2; i++) {
       const result = gan.trainStep(real);
-      expect(Number.isFinite(result.dLoss) && result.dLoss > 0).toBe(true);
-      expect(Number.isFinite(result.gLoss) && result.gLoss > 0).toBe(true);
-      for (const p of [result.dReal, result.dFake]) expect(p > 0 && p < 1).toBe(true);
+      for (const value of Object.values(result)) expect(Number.isFinite(value)).toBe(true);
+      if (!wasserstein(model)) {
+        expect(result.dLoss).toBeGreaterThan(0);
+        expect(result.gLoss).toBeGreaterThan(0);
+        for (const p of [result.dReal, result.dFake]) expect(p > 0 && p < 1).toBe(true);
+      }
+      expect('gradientPenalty' in result).toBe(model === 'wgan-gp');
       expect(tf.memory().numTensors).toBe(before);
     }
     expect(gan.step).toBe(2);
     real.dispose();
   });
 
-  it('discriminatorStep changes D and leaves every G weight, batch-norm statistics included, as it was', () => {
+  it('discriminatorStep changes D and leaves G, its average and their statistics as they were', () => {
     const gan = trainer(tinyConfig(model));
     const real = fakeRealBatch(2);
     const g = snapshot(gan.generator);
+    const ema = snapshot(gan.emaGenerator);
     const d = snapshot(gan.discriminator);
 
     gan.discriminatorStep(real);
 
     expect(snapshot(gan.generator)).toEqual(g);
-    const after = snapshot(gan.discriminator);
-    for (const name of trainableNames(gan.discriminator)) {
-      expect(after[name], name).not.toEqual(d[name]);
-    }
+    expect(snapshot(gan.emaGenerator)).toEqual(ema);
+    // The critic's output bias cancels out of mean D(G(z)) - mean D(x): its gradient is 0.
+    const moving = trainableNames(gan.discriminator).filter(
+      (name) => !(wasserstein(model) && name === 'd_logit/bias'),
+    );
+    expect(changed(gan.discriminator, d)).toEqual(expect.arrayContaining(moving));
     expect(gan.step).toBe(0);
     real.dispose();
   });
 
-  it('generatorStep changes G and leaves every D weight as it was', () => {
+  it('generatorStep changes G and its average and leaves every D variable as it was', () => {
     const gan = trainer(tinyConfig(model));
     const g = snapshot(gan.generator);
+    const ema = snapshot(gan.emaGenerator);
     const d = snapshot(gan.discriminator);
 
     const { gLoss } = gan.generatorStep();
 
     expect(Number.isFinite(gLoss)).toBe(true);
     expect(snapshot(gan.discriminator)).toEqual(d);
-    const after = snapshot(gan.generator);
-    for (const name of trainableNames(gan.generator)) {
-      expect(after[name], name).not.toEqual(g[name]);
-    }
+    expect(changed(gan.generator, g)).toEqual(trainableNames(gan.generator));
+    const average = gan.emaGenerator as Network;
+    expect(changed(average, ema)).toEqual(trainableNames(average));
     expect(gan.step).toBe(1);
   });
 
@@ -127,6 +157,47 @@ describe.each(['gan', 'dcgan'] as const)('%s training step', (model) => {
     const again = a.sampleFixed();
     expect(again.dataSync()).toEqual(sa.dataSync());
     tf.dispose([sa, sb, again, real]);
+  });
+});
+
+describe('objectives', () => {
+  it('runs nCritic critic updates per generator update, one per real batch', () => {
+    const gan = trainer(tinyConfig('wgan-gp'));
+    expect(gan.batchesPerStep).toBe(5);
+    const batches = [1, 2, 3, 4, 5].map(fakeRealBatch);
+
+    gan.trainStep(batches);
+
+    expect(gan.discriminatorOptimizer.iterations).toBe(5);
+    expect(gan.generatorOptimizer.iterations).toBe(1);
+    expect(() => gan.trainStep(batches.slice(1))).toThrow(RangeError);
+    tf.dispose(batches);
+  });
+
+  it('wgan clips every critic weight to [-c, c] after each update and trains with RMSProp', () => {
+    const gan = trainer({ ...tinyConfig('wgan'), clipValue: 0.005 });
+    const real = fakeRealBatch(4);
+
+    gan.discriminatorStep(real);
+
+    for (const { name, variable } of gan.discriminator.trainableVariables) {
+      const values = variable.dataSync();
+      expect(Math.max(...values.map(Math.abs)), name).toBeLessThanOrEqual(0.005);
+    }
+    expect(gan.discriminatorOptimizer.getState().kind).toBe('rmsprop');
+    expect(gan.objective).toMatchObject({ nCritic: 5, clipValue: 0.005, gradientPenalty: null });
+    real.dispose();
+  });
+
+  it('samples from G itself when emaDecay is 0', () => {
+    const gan = trainer({ ...tinyConfig('dcgan'), emaDecay: 0 });
+    expect(gan.emaGenerator).toBeNull();
+    expect(gan.samplingGenerator).toBe(gan.generator);
+  });
+
+  it('averages G with a decay that warms up to the configured one', () => {
+    expect(emaDecayAt(0.999, 1)).toBeCloseTo(2 / 11, 12);
+    expect(emaDecayAt(0.999, 100_000)).toBe(0.999);
   });
 });
 

@@ -16,7 +16,7 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
   const fastifyError = err as Partial<FastifyError>;
   if (fastifyError.validation) {
     const issues = fastifyError.validation.map((issue) => ({
-      path: issue.instancePath || '/',
+      path: issuePath(issue),
       message: issue.message ?? 'is invalid',
     }));
     const details = { context: fastifyError.validationContext, issues };
@@ -29,6 +29,19 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
     return { status: 400, body: body('GANFORGE_ERR_VALIDATION', String(err), details) };
   }
   return { status: 500, body: body('GANFORGE_ERR_INTERNAL', 'internal server error') };
+}
+
+type ValidationIssue = NonNullable<FastifyError['validation']>[number];
+
+/**
+ * The JSON pointer of the field an issue is about. An unknown or a missing key is reported on
+ * its parent object; the key itself is what the client needs to see.
+ */
+function issuePath(issue: ValidationIssue): string {
+  const params = issue.params as { additionalProperty?: unknown; missingProperty?: unknown };
+  const key = params?.additionalProperty ?? params?.missingProperty;
+  if (typeof key === 'string') return `${issue.instancePath}/${key}`;
+  return issue.instancePath || '/';
 }
 
 function body(code: ErrorCode, message: string, details?: Record<string, unknown>): ErrorBody {

@@ -30,12 +30,51 @@ const configFields = {
       'units are width, 2x and 4x (default 256).',
   }),
   latentDim: Type.Integer({ minimum: 1, maximum: 1024, description: 'Default: 100.' }),
-  learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Default: 2e-4.' }),
-  beta1: Type.Number({ minimum: 0, exclusiveMaximum: 1, description: 'Adam beta1. Default: 0.5.' }),
+  learningRate: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 1,
+    description: 'Of both optimizers. Default: 2e-4 (gan, dcgan), 5e-5 (wgan), 1e-4 (wgan-gp).',
+  }),
+  beta1: Type.Number({
+    minimum: 0,
+    exclusiveMaximum: 1,
+    description: 'Adam beta1 (not wgan, which uses RMSProp). Default: 0.5; 0 for wgan-gp.',
+  }),
   beta2: Type.Number({
     minimum: 0,
     exclusiveMaximum: 1,
-    description: 'Adam beta2. Default: 0.999.',
+    description: 'Adam beta2 (not wgan). Default: 0.999; 0.9 for wgan-gp.',
+  }),
+  nCritic: Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    description:
+      'Discriminator (critic) updates per generator update, each on its own real batch. ' +
+      'Default: 1 (gan, dcgan), 5 (wgan, wgan-gp).',
+  }),
+  clipValue: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 1,
+    description: 'wgan only: critic weights are clipped to [-clipValue, clipValue]. Default: 0.01.',
+  }),
+  gradientPenalty: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 1000,
+    description: 'wgan-gp only: lambda, the weight of the gradient penalty. Default: 10.',
+  }),
+  emaDecay: Type.Number({
+    minimum: 0,
+    exclusiveMaximum: 1,
+    description:
+      'Decay of the moving average of the generator weights that samples come from; 0 samples ' +
+      'the generator itself. Default: 0.999.',
+  }),
+  imageSize: Type.Integer({
+    minimum: 1,
+    maximum: 1024,
+    description:
+      'Side of the square images the networks see: the dataset side (default) or larger, the ' +
+      'data then padded with background (e.g. 32 for 28x28 MNIST).',
   }),
   logEvery: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Default: 10.' }),
   sampleEvery: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Default: 100.' }),
@@ -49,7 +88,11 @@ const configFields = {
 
 export const CreateRunBody = Type.Object(
   {
-    model: Type.String({ minLength: 1, maxLength: 64, description: 'Model name: gan or dcgan.' }),
+    model: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'Model name: gan, dcgan, wgan or wgan-gp.',
+    }),
     dataset: Type.String({
       minLength: 1,
       maxLength: 64,
@@ -63,6 +106,11 @@ export const CreateRunBody = Type.Object(
     learningRate: Type.Optional(configFields.learningRate),
     beta1: Type.Optional(configFields.beta1),
     beta2: Type.Optional(configFields.beta2),
+    nCritic: Type.Optional(configFields.nCritic),
+    clipValue: Type.Optional(configFields.clipValue),
+    gradientPenalty: Type.Optional(configFields.gradientPenalty),
+    emaDecay: Type.Optional(configFields.emaDecay),
+    imageSize: Type.Optional(configFields.imageSize),
     logEvery: Type.Optional(configFields.logEvery),
     sampleEvery: Type.Optional(configFields.sampleEvery),
     checkpointEvery: Type.Optional(configFields.checkpointEvery),
@@ -78,8 +126,17 @@ export const TrainingConfigSchema = Type.Object(
     model: Type.String(),
     dataset: Type.String(),
     ...configFields,
-    // Runs stored before the field existed trained with their model's default width.
+    // Runs stored before a field existed trained with their model's default for it; the
+    // model-specific ones are present only for the models that use them.
     width: Type.Optional(configFields.width),
+    learningRate: Type.Optional(configFields.learningRate),
+    beta1: Type.Optional(configFields.beta1),
+    beta2: Type.Optional(configFields.beta2),
+    nCritic: Type.Optional(configFields.nCritic),
+    clipValue: Type.Optional(configFields.clipValue),
+    gradientPenalty: Type.Optional(configFields.gradientPenalty),
+    emaDecay: Type.Optional(configFields.emaDecay),
+    imageSize: Type.Optional(configFields.imageSize),
   },
   { description: 'The full training config of the run, defaults filled in.' },
 );
