@@ -157,6 +157,24 @@ describe('wasm Tile', () => {
   });
 });
 
+describe('wasm Identity', () => {
+  it('shares the buffer of its input until both are disposed', async () => {
+    await useBackendForTests('wasm');
+    const buffersBefore = dataBuffers();
+    const x = tf.tensor([1, 2, 3, 4], [2, 2]);
+    const y = tf.clone(x);
+    expect(dataBuffers()).toBe(buffersBefore + 1);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4]);
+    y.dispose();
+    expect(dataBuffers()).toBe(buffersBefore);
+    const words = tf.tensor(['a', 'b']);
+    const copy = tf.clone(words);
+    expect(copy.dataSync()).toEqual(['a', 'b']);
+    tf.dispose([words, copy]);
+  });
+});
+
 describe('a tiny DCGAN-shaped net', () => {
   /** D(G(z)) with one stride-2 transposed conv and one stride-2 conv; loss and all gradients. */
   function lossAndGradients(): Float32Array[] {

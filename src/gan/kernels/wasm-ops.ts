@@ -22,6 +22,7 @@ const baseKernelNames = [
   'Concat',
   'Conv2D',
   'Fill',
+  'Identity',
   'PadV2',
   'Reshape',
   'Reverse',
