@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, useBackendForTests } from '../../src/gan/engine.js';
+import { columnLimits } from '../../src/gan/kernels/columns.js';
 import { registerWasmKernels, wasmKernelsRegistered } from '../../src/gan/kernels/index.js';
 
 type Shape4 = [number, number, number, number];
@@ -59,8 +60,10 @@ async function compareWithCpu(c: ConvCase): Promise<number[]> {
   return actual.map((a, i) => relativeError(a, expected[i]));
 }
 
+// Batch 64 takes the filter gradient's GEMM path, batches 1 and 8 its dilated convolution;
+// stride 2 and 3 take the input gradient's GEMM path, stride 1 its single convolution.
 const cases: ConvCase[] = [];
-for (const batch of [1, 8]) {
+for (const batch of [1, 8, 64]) {
   for (const [inChannels, outChannels] of [
     [3, 4],
     [20, 6],
@@ -111,6 +114,26 @@ describe('wasm convolution gradient kernels', () => {
       expect(transposed).toBeLessThan(1e-4);
     },
   );
+});
+
+describe('wasm convolution gradients by GEMM in chunks', () => {
+  // A column budget far below one image's columns: one image (input gradient) or one filter
+  // row (filter gradient) per chunk, the smallest chunks there are.
+  it.each([
+    { x: [64, 9, 7, 5], filter: [5, 5, 5, 6], stride: 2, pad: 'same' },
+    { x: [17, 8, 8, 3], filter: [3, 3, 3, 4], stride: 2, pad: 'valid' },
+  ] as ConvCase[])('match the cpu backend: x $x, filter $filter', async (c) => {
+    const limit = columnLimits.floats;
+    columnLimits.floats = 1;
+    try {
+      const [dx, dw, transposed] = await compareWithCpu(c);
+      expect(dx).toBeLessThan(1e-4);
+      expect(dw).toBeLessThan(1e-4);
+      expect(transposed).toBeLessThan(1e-4);
+    } finally {
+      columnLimits.floats = limit;
+    }
+  });
 });
 
 describe('wasm BatchMatMul with transposed operands', () => {
