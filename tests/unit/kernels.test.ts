@@ -180,6 +180,51 @@ describe('wasm Tile', () => {
   });
 });
 
+describe('wasm LeakyRelu and Greater', () => {
+  /** Values with zeros and both signs; LeakyRelu, its gradient (Greater, Select) and a mask. */
+  function results(alpha: number): { values: number[][]; dtypes: string[] } {
+    return tf.tidy(() => {
+      const x = tf.concat([
+        tf.randomUniform([3, 5, 7, 2], -2, 2, 'float32', 12).reshape([-1]),
+        tf.tensor1d([0, -0, 1e-30, -1e-30]),
+      ]);
+      const dy = tf.randomUniform(x.shape, -1, 1, 'float32', 13);
+      const y = tf.leakyRelu(x, alpha);
+      const dx = tf.grad((t: tf.Tensor) => tf.leakyRelu(t, alpha))(x, dy);
+      const masks = [
+        tf.greater(x, tf.scalar(0.5)),
+        tf.greater(x.reshape([2, -1]), tf.tensor2d([[0.1]])),
+        // Not a single-value right side, nor float32: the stock kernels' cases.
+        tf.greater(x.reshape([2, -1]), tf.tensor2d([[0], [1]])),
+        tf.greater(tf.cast(x, 'int32'), tf.scalar(0, 'int32')),
+        tf.leakyRelu(tf.cast(x, 'int32'), alpha),
+      ];
+      const all = [y, dx, ...masks];
+      return { values: all.map((t) => Array.from(t.dataSync())), dtypes: all.map((t) => t.dtype) };
+    });
+  }
+
+  it.each([0.2, 0, 1.5])('match the cpu backend with alpha %s', async (alpha) => {
+    await useBackendForTests('cpu');
+    const expected = results(alpha);
+    await useBackendForTests('wasm');
+    const buffersBefore = dataBuffers();
+    const actual = results(alpha);
+    expect(dataBuffers()).toBe(buffersBefore);
+    expect(actual.dtypes).toEqual(expected.dtypes);
+    // LeakyRelu and its gradient within float32 rounding (the cpu backend multiplies by alpha
+    // in float64), the masks exactly.
+    for (const i of [0, 1, 6]) {
+      const error = relativeError(
+        Float32Array.from(actual.values[i]),
+        Float32Array.from(expected.values[i]),
+      );
+      expect(error).toBeLessThan(1e-6);
+    }
+    expect(actual.values.slice(2, 6)).toEqual(expected.values.slice(2, 6));
+  });
+});
+
 describe('wasm Identity', () => {
   it('shares the buffer of its input until both are disposed', async () => {
     await useBackendForTests('wasm');

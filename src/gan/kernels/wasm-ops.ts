@@ -18,15 +18,21 @@ export type Shape4 = [number, number, number, number];
 
 /** The stock wasm kernels we build on, captured before any of ours replaces one of them. */
 const baseKernelNames = [
+  'Add',
   'BatchMatMul',
   'Concat',
   'Conv2D',
   'Fill',
+  'Greater',
   'Identity',
+  'LeakyRelu',
+  'Multiply',
   'PadV2',
+  'Relu',
   'Reshape',
   'Reverse',
   'Slice',
+  'Sub',
   'Tile',
   'Transpose',
 ] as const;
