@@ -2,7 +2,8 @@
 
 Same shapes, losses and optimizer; written the way the PyTorch DCGAN example trains (the fake
 batch from the D update is reused for the G update). Prints one JSON line:
-{"threads": 1, "torch": "1.13.0", "step_ms": [...], "median_ms": ...}
+{"threads": 1, "torch": "1.13.0", "step_ms": [...], "median_ms": ..., "median_cpu_ms": ...}
+where CPU time is the process's, all threads (time.process_time).
 
 Usage: python3 bench/torch_dcgan_step.py [--threads N] [--steps N] [--warmup N]
 """
@@ -102,11 +103,12 @@ def main():
 
     for _ in range(args.warmup):
         step()
-    times = []
+    times, cpu_times = [], []
     for _ in range(args.steps):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         step()
         times.append((time.perf_counter() - start) * 1000)
+        cpu_times.append((time.process_time() - cpu_start) * 1000)
     print(
         json.dumps(
             {
@@ -115,6 +117,7 @@ def main():
                 "blas": blas_library(),
                 "step_ms": [round(t, 1) for t in times],
                 "median_ms": round(statistics.median(times), 1),
+                "median_cpu_ms": round(statistics.median(cpu_times), 1),
             }
         )
     )

@@ -3,6 +3,11 @@
  * the engine ganforge picks, next to the same step in PyTorch when /usr/bin/python3 has torch.
  * Ends with a per-kernel profile of one tfjs step, to show where the time goes.
  *
+ * Wall time is what a user waits; CPU time (the process's, all threads) is also shown because on
+ * a shared machine other processes inflate wall time, much less CPU time. With one thread the
+ * two agree on a quiet machine, and the CPU-time ratio is the steadier comparison. The ratio is
+ * against PyTorch at the same thread count.
+ *
  * Options: --threads N (wasm threads, default 1), --steps N (timed steps, default 7),
  * --warmup N (default 2), --no-torch, --no-profile.
  */
@@ -19,7 +24,13 @@ interface TorchResult {
   torch?: string;
   blas?: string;
   median_ms?: number;
+  median_cpu_ms?: number;
   error?: string;
+}
+
+interface StepTimes {
+  wall: number[];
+  cpu: number[];
 }
 
 interface Options {
@@ -50,14 +61,17 @@ function median(xs: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** Milliseconds of each timed step, after warm-up steps that fill caches and the wasm heap. */
-function timeTfjsSteps(model: BenchDcgan, real: tf.Tensor4D, options: Options): number[] {
+/** Wall and CPU ms of each timed step, after warm-up steps that fill caches and the wasm heap. */
+function timeTfjsSteps(model: BenchDcgan, real: tf.Tensor4D, options: Options): StepTimes {
   for (let i = 0; i < options.warmup; i++) model.step(real);
-  const times: number[] = [];
+  const times: StepTimes = { wall: [], cpu: [] };
   for (let i = 0; i < options.steps; i++) {
+    const cpuStart = process.cpuUsage();
     const start = performance.now();
     const [dLoss, gLoss] = model.step(real);
-    times.push(performance.now() - start);
+    times.wall.push(performance.now() - start);
+    const cpu = process.cpuUsage(cpuStart);
+    times.cpu.push((cpu.user + cpu.system) / 1000);
     if (!Number.isFinite(dLoss) || !Number.isFinite(gLoss)) throw new Error('non-finite loss');
   }
   return times;
@@ -122,19 +136,27 @@ export async function benchTrainStep(argv: string[] = process.argv.slice(2)): Pr
   console.log(`DCGAN step, batch ${batchSize}, 28x28x1; ${os.cpus().length} x ${cpu}`);
   console.log(`tfjs engine: ${engine.backend} (${engine.detail})`);
 
-  const tfjsMs = median(timeTfjsSteps(model, real, options));
+  const tfjsTimes = timeTfjsSteps(model, real, options);
+  const tfjs = { wall: median(tfjsTimes.wall), cpu: median(tfjsTimes.cpu) };
   const torch = options.torch ? [runTorch(1, options), runTorch(2, options)] : [];
-  const reference = torch.find((t) => t.threads === 1)?.median_ms;
+  const threads = Number(/(\d+) threads?/.exec(engine.detail)?.[1] ?? '1');
+  const reference = torch.find((t) => t.threads === threads);
 
-  console.log('\n| engine | threads | median ms/step | vs PyTorch 1 thread |');
-  console.log('|---|---:|---:|---:|');
-  const ratio = (ms: number) => (reference ? `${(ms / reference).toFixed(2)}x` : 'n/a');
-  const threads = /(\d+) threads?/.exec(engine.detail)?.[1] ?? '1';
-  console.log(`| tfjs ${engine.backend} | ${threads} | ${tfjsMs.toFixed(0)} | ${ratio(tfjsMs)} |`);
+  const against = `vs PyTorch ${threads} thread${threads > 1 ? 's' : ''} (wall / CPU)`;
+  console.log(`\n| engine | threads | median wall ms/step | median CPU ms/step | ${against} |`);
+  console.log('|---|---:|---:|---:|---:|');
+  const times = (ratio: number) => `${ratio.toFixed(2)}x`;
+  const ratio = (wall: number, cpu: number) =>
+    reference?.median_ms && reference.median_cpu_ms
+      ? `${times(wall / reference.median_ms)} / ${times(cpu / reference.median_cpu_ms)}`
+      : 'n/a';
+  const row = (name: string, n: number, wall: number, cpu: number, vs: string) =>
+    console.log(`| ${name} | ${n} | ${wall.toFixed(0)} | ${cpu.toFixed(0)} | ${vs} |`);
+  row(`tfjs ${engine.backend}`, threads, tfjs.wall, tfjs.cpu, ratio(tfjs.wall, tfjs.cpu));
   for (const t of torch) {
-    if (t.median_ms === undefined) continue;
+    if (t.median_ms === undefined || t.median_cpu_ms === undefined) continue;
     const name = `PyTorch ${t.torch}${t.blas ? ` (${t.blas})` : ''}`;
-    console.log(`| ${name} | ${t.threads} | ${t.median_ms.toFixed(0)} | ${ratio(t.median_ms)} |`);
+    row(name, t.threads, t.median_ms, t.median_cpu_ms, ratio(t.median_ms, t.median_cpu_ms));
   }
   const failed = torch.find((t) => t.error);
   if (failed) {

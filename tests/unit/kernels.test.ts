@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, useBackendForTests } from '../../src/gan/engine.js';
+import { columnLimits } from '../../src/gan/kernels/columns.js';
 import { registerWasmKernels, wasmKernelsRegistered } from '../../src/gan/kernels/index.js';
 
 type Shape4 = [number, number, number, number];
@@ -59,8 +60,10 @@ async function compareWithCpu(c: ConvCase): Promise<number[]> {
   return actual.map((a, i) => relativeError(a, expected[i]));
 }
 
+// Batch 64 takes the filter gradient's GEMM path, batches 1 and 8 its dilated convolution;
+// stride 2 and 3 take the input gradient's GEMM path, stride 1 its single convolution.
 const cases: ConvCase[] = [];
-for (const batch of [1, 8]) {
+for (const batch of [1, 8, 64]) {
   for (const [inChannels, outChannels] of [
     [3, 4],
     [20, 6],
@@ -113,6 +116,26 @@ describe('wasm convolution gradient kernels', () => {
   );
 });
 
+describe('wasm convolution gradients by GEMM in chunks', () => {
+  // A column budget far below one image's columns: one image (input gradient) or one filter
+  // row (filter gradient) per chunk, the smallest chunks there are.
+  it.each([
+    { x: [64, 9, 7, 5], filter: [5, 5, 5, 6], stride: 2, pad: 'same' },
+    { x: [17, 8, 8, 3], filter: [3, 3, 3, 4], stride: 2, pad: 'valid' },
+  ] as ConvCase[])('match the cpu backend: x $x, filter $filter', async (c) => {
+    const limit = columnLimits.floats;
+    columnLimits.floats = 1;
+    try {
+      const [dx, dw, transposed] = await compareWithCpu(c);
+      expect(dx).toBeLessThan(1e-4);
+      expect(dw).toBeLessThan(1e-4);
+      expect(transposed).toBeLessThan(1e-4);
+    } finally {
+      columnLimits.floats = limit;
+    }
+  });
+});
+
 describe('wasm BatchMatMul with transposed operands', () => {
   it.each([
     [false, true],
@@ -154,6 +177,69 @@ describe('wasm Tile', () => {
     const buffersBefore = dataBuffers();
     expect(tiled()).toEqual(expected);
     expect(dataBuffers()).toBe(buffersBefore);
+  });
+});
+
+describe('wasm LeakyRelu and Greater', () => {
+  /** Values with zeros and both signs; LeakyRelu, its gradient (Greater, Select) and a mask. */
+  function results(alpha: number): { values: number[][]; dtypes: string[] } {
+    return tf.tidy(() => {
+      const x = tf.concat([
+        tf.randomUniform([3, 5, 7, 2], -2, 2, 'float32', 12).reshape([-1]),
+        tf.tensor1d([0, -0, 1e-30, -1e-30]),
+      ]);
+      const dy = tf.randomUniform(x.shape, -1, 1, 'float32', 13);
+      const y = tf.leakyRelu(x, alpha);
+      const dx = tf.grad((t: tf.Tensor) => tf.leakyRelu(t, alpha))(x, dy);
+      const masks = [
+        tf.greater(x, tf.scalar(0.5)),
+        tf.greater(x.reshape([2, -1]), tf.tensor2d([[0.1]])),
+        // Not a single-value right side, nor float32: the stock kernels' cases.
+        tf.greater(x.reshape([2, -1]), tf.tensor2d([[0], [1]])),
+        tf.greater(tf.cast(x, 'int32'), tf.scalar(0, 'int32')),
+        tf.leakyRelu(tf.cast(x, 'int32'), alpha),
+      ];
+      const all = [y, dx, ...masks];
+      return { values: all.map((t) => Array.from(t.dataSync())), dtypes: all.map((t) => t.dtype) };
+    });
+  }
+
+  it.each([0.2, 0, 1.5])('match the cpu backend with alpha %s', async (alpha) => {
+    await useBackendForTests('cpu');
+    const expected = results(alpha);
+    await useBackendForTests('wasm');
+    const buffersBefore = dataBuffers();
+    const actual = results(alpha);
+    expect(dataBuffers()).toBe(buffersBefore);
+    expect(actual.dtypes).toEqual(expected.dtypes);
+    // LeakyRelu and its gradient within float32 rounding (the cpu backend multiplies by alpha
+    // in float64), the masks exactly.
+    for (const i of [0, 1, 6]) {
+      const error = relativeError(
+        Float32Array.from(actual.values[i]),
+        Float32Array.from(expected.values[i]),
+      );
+      expect(error).toBeLessThan(1e-6);
+    }
+    expect(actual.values.slice(2, 6)).toEqual(expected.values.slice(2, 6));
+  });
+});
+
+describe('wasm Identity', () => {
+  it('shares the buffer of its input until both are disposed', async () => {
+    await useBackendForTests('wasm');
+    const buffersBefore = dataBuffers();
+    const x = tf.tensor([1, 2, 3, 4], [2, 2]);
+    const y = tf.clone(x);
+    expect(dataBuffers()).toBe(buffersBefore + 1);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4]);
+    y.dispose();
+    expect(dataBuffers()).toBe(buffersBefore);
+    const words = tf.tensor(['a', 'b']);
+    const copy = tf.clone(words);
+    expect(copy.dataSync()).toEqual(['a', 'b']);
+    tf.dispose([words, copy]);
   });
 });
 

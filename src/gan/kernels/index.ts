@@ -1,12 +1,14 @@
 /**
  * The kernels ganforge adds to or replaces in tfjs-backend-wasm: the convolution gradients it
- * lacks or runs slowly, matmul with transposed operands, and Tile. Registered for 'wasm' only; the
- * other backends keep their own.
+ * lacks or runs slowly, matmul with transposed operands, Tile, Identity, LeakyRelu and Greater.
+ * Registered for 'wasm' only; the other backends keep their own.
  */
 import * as tf from '@tensorflow/tfjs';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
+import { greaterConfig, leakyReluConfig } from './elementwise.js';
+import { identityConfig } from './identity.js';
 import { tileConfig } from './tile.js';
 import { captureBaseKernels } from './wasm-ops.js';
 
@@ -15,6 +17,9 @@ export const wasmKernelConfigs = [
   conv2dBackpropInputConfig,
   batchMatMulConfig,
   tileConfig,
+  identityConfig,
+  leakyReluConfig,
+  greaterConfig,
 ] as const;
 
 /** Idempotent: replaces whatever is registered under our kernels' names for 'wasm'. */

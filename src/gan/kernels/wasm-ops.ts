@@ -18,14 +18,21 @@ export type Shape4 = [number, number, number, number];
 
 /** The stock wasm kernels we build on, captured before any of ours replaces one of them. */
 const baseKernelNames = [
+  'Add',
   'BatchMatMul',
   'Concat',
   'Conv2D',
   'Fill',
+  'Greater',
+  'Identity',
+  'LeakyRelu',
+  'Multiply',
   'PadV2',
+  'Relu',
   'Reshape',
   'Reverse',
   'Slice',
+  'Sub',
   'Tile',
   'Transpose',
 ] as const;
@@ -55,6 +62,13 @@ export class WasmOps {
   /** `backend` is what a kernel function receives, typed `{}` by tfjs: the wasm backend. */
   constructor(backend: object) {
     this.backend = backend as BackendWasm;
+  }
+
+  /** Frees one intermediate now, to bound the heap when a kernel works in chunks. */
+  release(t: TensorInfo): void {
+    const i = this.made.indexOf(t);
+    if (i >= 0) this.made.splice(i, 1);
+    this.backend.disposeData(t.dataId);
   }
 
   /** Frees every intermediate except `keep` (the kernel's output). */
@@ -136,6 +150,18 @@ export class WasmOps {
   /** The tensor's values as a view of the wasm heap; valid until the next allocation. */
   values(t: TensorInfo): Float32Array {
     return this.backend.typedArrayFromHeap(t) as Float32Array;
+  }
+
+  /**
+   * The whole wasm heap as float32, with `offset` giving where a tensor starts in it: copies
+   * between tensors then need no view per copy (copyWithin). Valid until the next allocation.
+   */
+  heap(): Float32Array {
+    return new Float32Array(this.backend.wasm.HEAPU8.buffer);
+  }
+
+  offset(t: TensorInfo): number {
+    return this.backend.getMemoryOffset(t.dataId) / Float32Array.BYTES_PER_ELEMENT;
   }
 
   typedValues(t: TensorInfo): TypedArray {
