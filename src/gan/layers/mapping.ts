@@ -15,7 +15,7 @@ export const mappingLrMultiplier = 0.01;
 /** EMA decay of w_avg per training forward pass, as in the authors' code. */
 export const styleAverageDecay = 0.995;
 
-/** Share of training batches that mix two styles (section 3.1: 90%). */
+/** Share of training batches that mix two styles (section 3.1; the authors' default). */
 export const defaultMixingProbability = 0.9;
 
 export interface StyleMappingOptions {
@@ -40,10 +40,7 @@ export class StyleMapping {
   private readonly layers: EqualizedDense[] = [];
   private readonly average: tf.Variable;
 
-  constructor(
-    store: VariableStore,
-    private readonly options: StyleMappingOptions,
-  ) {
+  constructor(store: VariableStore, options: StyleMappingOptions) {
     const { latentDim, styleDim, depth } = options;
     for (let i = 0; i < depth; i++) {
       const inUnits = i === 0 ? latentDim : styleDim;
@@ -56,7 +53,7 @@ export class StyleMapping {
     this.average = store.stateFilled('mapping/w_avg', [styleDim], 0);
   }
 
-  /** z [N, latentDim] -> w [N, styleDim]; z is pixel-normed first (appendix C). */
+  /** z [N, latentDim] -> w [N, styleDim]; z is pixel-normed first, as in the authors' code. */
   map(z: tf.Tensor2D): tf.Tensor2D {
     let h = pixelNorm(z);
     for (const layer of this.layers) h = twiceDifferentiableLeakyRelu(layer.apply(h));
@@ -90,9 +87,5 @@ export class StyleMapping {
     this.average.assign(
       tf.add(tf.mul(this.average, styleAverageDecay), tf.mul(batchMean, 1 - styleAverageDecay)),
     );
-  }
-
-  get styleDim(): number {
-    return this.options.styleDim;
   }
 }

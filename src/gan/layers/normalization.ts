@@ -9,7 +9,7 @@ import type { VariableStore } from './network.js';
 const epsilon = 1e-8;
 
 /**
- * Pixelwise feature vector normalization (Karras et al. 2018, section 4.2, eq. 4): each pixel's
+ * Pixelwise feature vector normalization (Karras et al. 2018, section 4.2): each pixel's
  * feature vector is scaled to unit mean square over channels. Also used on z and, in the mapping
  * network, before the first layer.
  */
