@@ -12,6 +12,16 @@ import {
   type ProgressiveDiscriminator,
   type ProgressiveGenerator,
 } from '../../src/gan/models/progressive-gan.js';
+import {
+  buildStyleGanDiscriminator,
+  buildStyleGanGenerator,
+  type StyleGenerator,
+} from '../../src/gan/models/stylegan.js';
+import {
+  buildStyleGan2Discriminator,
+  buildStyleGan2Generator,
+} from '../../src/gan/models/stylegan2.js';
+import { r1Penalty } from '../../src/gan/penalties.js';
 
 const digits = { height: 28, width: 28, channels: 1 };
 const latentDim = 8;
@@ -170,11 +180,54 @@ describe('Progressive GAN', () => {
   });
 });
 
+describe('style-based generators', () => {
+  it.each([
+    ['StyleGAN', buildStyleGanGenerator],
+    ['StyleGAN2', buildStyleGan2Generator],
+  ] as const)('%s: 32x32 images from 28x28 data, 8 styles, truncation around w_avg', (_, build) => {
+    const generator = build(latentDim, digits, width, 8) as StyleGenerator;
+    tf.tidy(() => {
+      const z = seeded([3, latentDim], 9) as tf.Tensor2D;
+      expect(generator.styleCount).toBe(8);
+      expect(generator.apply(z, { training: true }).shape).toEqual([3, 32, 32, 1]);
+      const average = generator.state.get('mapping/w_avg')!;
+      expect(maxAbs(average)).toBeGreaterThan(0);
+      for (const w of generator.styles(z, { training: false, psi: 0 })) {
+        expect(maxAbsDiff(w, tf.mul(average, tf.ones([3, 1])))).toBeLessThan(1e-6);
+      }
+      const truncated = generator.apply(z, { training: false, psi: 0.7 });
+      expect(truncated.shape).toEqual([3, 32, 32, 1]);
+      expect(Number.isFinite(maxAbs(truncated))).toBe(true);
+      // Noise (scales start at 0, so turned up here) makes every call different, unless the call
+      // names its own noise seed.
+      for (const [name, v] of generator.trainable) {
+        if (name.endsWith('noise_scale')) v.assign(tf.onesLike(v));
+      }
+      const again = () => generator.apply(z, { training: false, seed: 5 });
+      expect(maxAbsDiff(again(), again())).toBe(0);
+      const noisy = () => generator.apply(z, { training: false });
+      expect(maxAbsDiff(noisy(), noisy())).toBeGreaterThan(0);
+    });
+    generator.dispose();
+  });
+
+  it('draw the same initial weights from the same seed', () => {
+    const a = buildStyleGan2Generator(latentDim, digits, width, 8);
+    const b = buildStyleGan2Generator(latentDim, digits, width, 8);
+    expect([...snapshot(a).keys()]).toEqual([...snapshot(b).keys()]);
+    expect([...snapshot(a).values()]).toEqual([...snapshot(b).values()]);
+    expect(snapshot(a).has('g32/layer1/conv/weight')).toBe(true);
+    a.dispose();
+    b.dispose();
+  });
+});
+
 interface Pair {
   generator: TrainableNetwork;
   discriminator: TrainableNetwork;
   /** The real batch as D sees it. */
   real: (padded: tf.Tensor4D) => tf.Tensor4D;
+  r1: boolean;
 }
 
 const models: Record<string, () => Pair> = {
@@ -184,8 +237,20 @@ const models: Record<string, () => Pair> = {
     const discriminator = buildProgressiveDiscriminator(digits, width, 12);
     generator.setPhase(phase);
     discriminator.setPhase(phase);
-    return { generator, discriminator, real: (x) => progressiveRealImages(x, phase) };
+    return { generator, discriminator, real: (x) => progressiveRealImages(x, phase), r1: false };
   },
+  StyleGAN: () => ({
+    generator: buildStyleGanGenerator(latentDim, digits, width, 11),
+    discriminator: buildStyleGanDiscriminator(digits, width, 12),
+    real: (x) => x,
+    r1: false,
+  }),
+  'StyleGAN2 with R1': () => ({
+    generator: buildStyleGan2Generator(latentDim, digits, width, 11),
+    discriminator: buildStyleGan2Discriminator(digits, width, 12),
+    real: (x) => x,
+    r1: true,
+  }),
 };
 
 describe.each(['wasm', 'cpu'] as const)('one training step on %s', (backend) => {
@@ -198,7 +263,7 @@ describe.each(['wasm', 'cpu'] as const)('one training step on %s', (backend) => 
   });
 
   it.each(Object.keys(models))('%s: finite losses, no leak, only one network moves', (name) => {
-    const { generator, discriminator, real: toReal } = models[name]();
+    const { generator, discriminator, real: toReal, r1 } = models[name]();
     const dOptimizer = tf.train.adam(1e-3, 0, 0.99);
     const gOptimizer = tf.train.adam(1e-3, 0, 0.99);
     const batch = 2;
@@ -213,10 +278,12 @@ describe.each(['wasm', 'cpu'] as const)('one training step on %s', (backend) => 
         const cost = dOptimizer.minimize(
           () => {
             const fake = generator.apply(z, { training: true });
-            return discriminatorLoss(
+            const loss = discriminatorLoss(
               discriminator.apply(real, { training: true }),
               discriminator.apply(fake, { training: true }),
             );
+            // Lazy R1 (StyleGAN2): every 16th D step, here the measured one.
+            return r1 ? tf.add(loss, r1Penalty(discriminator, real, { interval: 16 })) : loss;
           },
           true,
           variables(discriminator),
@@ -264,6 +331,43 @@ describe.each(['wasm', 'cpu'] as const)('one training step on %s', (backend) => 
     dOptimizer.dispose();
     gOptimizer.dispose();
     generator.dispose();
+    discriminator.dispose();
+  });
+});
+
+describe('R1 penalty', () => {
+  it('has a weight gradient (second order) on wasm that matches finite differences', () => {
+    const discriminator = buildStyleGan2Discriminator({ height: 8, width: 8, channels: 1 }, 2, 15);
+    const variables = [...discriminator.trainable.values()];
+    const real = seeded([2, 8, 8, 1], 16) as tf.Tensor4D;
+    const penalty = () => r1Penalty(discriminator, real, { gamma: 1 });
+    const directions = variables.map((v, i) => seeded(v.shape, 100 + i));
+
+    const { value, grads } = tf.variableGrads(penalty, variables);
+    const analytic = tf.tidy(
+      () =>
+        tf
+          // The logit's bias does not change grad_x D, so it has no gradient at all.
+          .addN(variables.map((v, i) => tf.sum(tf.mul(grads[v.name] ?? 0, directions[i]))))
+          .dataSync()[0],
+    );
+    const originals = variables.map((v) => v.clone());
+    const penaltyAt = (epsilon: number) => {
+      variables.forEach((v, i) =>
+        v.assign(tf.tidy(() => tf.add(originals[i], tf.mul(directions[i], epsilon)))),
+      );
+      return tf.tidy(() => penalty().dataSync()[0]);
+    };
+    // grad_x D jumps wherever a LeakyReLU input crosses 0, so the penalty is only piecewise
+    // smooth in the weights: the step must be small enough to cross no kink (1e-3 already does
+    // here), and float32 then limits the agreement to ~1e-3.
+    const epsilon = 1e-4;
+    const numeric = (penaltyAt(epsilon) - penaltyAt(-epsilon)) / (2 * epsilon);
+    penaltyAt(0);
+
+    expect(value.dataSync()[0]).toBeGreaterThan(0);
+    expect(Math.abs(numeric - analytic)).toBeLessThan(1e-2 * Math.abs(analytic));
+    tf.dispose([value, ...Object.values(grads), ...directions, ...originals, real]);
     discriminator.dispose();
   });
 });
