@@ -29,7 +29,7 @@ export interface StyleOptions {
   training: boolean;
   /**
    * Truncation psi (section 4 / appendix B): w' = w_avg + psi (w - w_avg). 1 leaves w unchanged,
-   * 0 gives the average face; default 1. Applied to every layer.
+   * 0 gives the image of the average w; default 1. Applied to every layer.
    */
   psi?: number;
   /** Chance a training batch mixes two styles; default 0.9 in training, 0 otherwise. */

@@ -6,10 +6,10 @@
  * mixes two styles at a random crossover layer in 90% of batches (section 3.1); sampling can use
  * the truncation trick around the tracked average w (appendix B).
  *
- * Trained at the final resolution from the start, without progressive growing (StyleGAN2 showed
- * growing is not needed); the upsampling is nearest-neighbour without the paper's blur filter.
- * The discriminator is Progressive GAN's at the final resolution, as in the paper; loss: the
- * non-saturating logistic loss (losses.ts) with R1 (penalties.ts), the paper's choice for FFHQ.
+ * Trained at the final resolution from the start, without progressive growing (StyleGAN2,
+ * section 4.1, trains without it); the upsampling is nearest-neighbour without the paper's blur
+ * filter. The discriminator is Progressive GAN's at the final resolution; loss: the non-saturating
+ * logistic loss (losses.ts) with R1 (penalties.ts), the paper's choice for FFHQ.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ImageShape } from '../../data/mnist.js';
