@@ -124,6 +124,12 @@ describe('Progressive GAN', () => {
     expect(generator.phase).toEqual({ resolution: 16, alpha: 0.25 });
     expect(generator.state.get('phase/resolution')!.dataSync()[0]).toBe(16);
     expect(generator.state.get('phase/alpha')!.dataSync()[0]).toBe(0.25);
+    // Restoring the state variables, as a checkpoint does, restores the phase.
+    tf.tidy(() => generator.state.get('phase/resolution')!.assign(tf.scalar(8)));
+    expect(generator.phase).toEqual({ resolution: 8, alpha: 0.25 });
+    const images = tf.tidy(() => generator.apply(seeded([1, latentDim], 2), { training: false }));
+    expect(images.shape).toEqual([1, 8, 8, 1]);
+    images.dispose();
     expect(() => generator.setPhase({ resolution: 12, alpha: 1 })).toThrow(RangeError);
     expect(() => generator.setPhase({ resolution: 64, alpha: 1 })).toThrow(RangeError);
     expect(() => discriminator.setPhase({ resolution: 8, alpha: 1.5 })).toThrow(RangeError);
