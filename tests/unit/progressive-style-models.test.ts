@@ -146,6 +146,8 @@ describe('Progressive GAN', () => {
       const blend = generate(16, 0.3, z);
       const expected = tf.add(tf.mul(old, 0.7), tf.mul(fresh, 0.3));
       expect(maxAbsDiff(blend, expected)).toBeLessThan(1e-5 * maxAbs(fresh));
+      generator.setPhase({ resolution: 16, alpha: 1 });
+      expect(maxAbsDiff(generator.apply(z, { training: false, alpha: 0.3 }), blend)).toBe(0);
       for (const alpha of [0, 0.5, 0.999]) {
         // The output is linear in alpha: a step of 1e-3 moves it by 1e-3 (fresh - old).
         const step = maxAbsDiff(generate(16, alpha, z), generate(16, alpha + 1e-3, z));
