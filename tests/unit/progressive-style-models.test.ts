@@ -343,6 +343,60 @@ describe.each(['wasm', 'cpu'] as const)('one training step on %s', (backend) => 
   });
 });
 
+describe('whole-model gradients', () => {
+  /** Loss and gradients of one D loss (with R1 where the model uses it) and one G loss. */
+  function lossesAndGradients(name: string): Float32Array[] {
+    const { generator, discriminator, real: toReal, r1 } = models[name]();
+    try {
+      return tf.tidy(() => {
+        const real = toReal(
+          padImagesTo(tf.randomUniform([2, 28, 28, 1], -1, 1, 'float32', 17), 32),
+        );
+        const z = seeded([2, latentDim], 18);
+        // A fixed noise seed: both backends draw the same noise and mixing.
+        const options = { training: true, seed: 19 };
+        const dLoss = () => {
+          const fake = generator.apply(z, options);
+          const loss = discriminatorLoss(
+            discriminator.apply(real, options),
+            discriminator.apply(fake, options),
+          );
+          return r1 ? tf.add(loss, r1Penalty(discriminator, real)) : loss;
+        };
+        const gLoss = () =>
+          generatorLoss(discriminator.apply(generator.apply(z, options), options));
+        const d = tf.variableGrads(dLoss as () => tf.Scalar, [...discriminator.trainable.values()]);
+        const g = tf.variableGrads(gLoss, [...generator.trainable.values()]);
+        const flat = (grads: tf.NamedTensorMap) =>
+          tf.concat(Object.values(grads).map((t) => tf.reshape(t, [-1])));
+        return [d.value, flat(d.grads), g.value, flat(g.grads)].map(
+          (t) => t.dataSync() as Float32Array,
+        );
+      });
+    } finally {
+      generator.dispose();
+      discriminator.dispose();
+    }
+  }
+
+  it.each(Object.keys(models))('%s: wasm agrees with the cpu backend', async (name) => {
+    await useBackendForTests('cpu');
+    const expected = lossesAndGradients(name);
+    await useBackendForTests('wasm');
+    const actual = lossesAndGradients(name);
+    actual.forEach((values, i) => {
+      let diff = 0;
+      let scale = 0;
+      values.forEach((v, j) => {
+        diff = Math.max(diff, Math.abs(v - expected[i][j]));
+        scale = Math.max(scale, Math.abs(expected[i][j]));
+      });
+      expect(scale).toBeGreaterThan(0);
+      expect(diff).toBeLessThan(1e-4 * scale);
+    });
+  });
+});
+
 describe('R1 penalty', () => {
   it('has a weight gradient (second order) on wasm that matches finite differences', () => {
     const discriminator = buildStyleGan2Discriminator({ height: 8, width: 8, channels: 1 }, 2, 15);
