@@ -1,12 +1,14 @@
 /** `npm run bench`: every benchmark, one after another (options are passed to each). */
 import { benchFid } from './fid.js';
 import { benchModelSteps } from './model-steps.js';
+import { benchStyleModels } from './style-models.js';
 import { benchTrainStep } from './train-step.js';
 
 const benches: [string, (argv: string[]) => Promise<void>][] = [
   ['train-step', benchTrainStep],
   ['fid', benchFid],
   ['model-steps', benchModelSteps],
+  ['style-models', benchStyleModels],
 ];
 
 for (const [name, run] of benches) {
