@@ -12,15 +12,6 @@ RUN npm ci
 COPY . .
 RUN npm run db:generate && npm run build
 
-FROM node:20-bookworm-slim AS runtime
-WORKDIR /app
-ENV NODE_ENV=production GANFORGE_ARTIFACTS_DIR=/data/artifacts
-COPY --from=build /app /app
-VOLUME /data
-EXPOSE 8080
-ENTRYPOINT ["node", "dist/cli.js"]
-CMD ["api"]
-
 # tfjs-node-gpu 4.22 links against CUDA 11.2 and cuDNN 8.1.
 FROM nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04 AS gpu
 RUN apt-get update && apt-get install -y --no-install-recommends curl ca-certificates \
@@ -34,3 +25,13 @@ RUN npm rebuild @tensorflow/tfjs-node-gpu
 VOLUME /data
 ENTRYPOINT ["node", "dist/cli.js"]
 CMD ["worker"]
+
+# The last stage is what `docker build .` builds: the CPU image.
+FROM node:20-bookworm-slim AS runtime
+WORKDIR /app
+ENV NODE_ENV=production GANFORGE_ARTIFACTS_DIR=/data/artifacts
+COPY --from=build /app /app
+VOLUME /data
+EXPOSE 8080
+ENTRYPOINT ["node", "dist/cli.js"]
+CMD ["api"]
