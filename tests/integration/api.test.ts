@@ -591,6 +591,16 @@ describe('samples and checkpoints', () => {
     expect(noCheckpoint.body.error.code).toBe('GANFORGE_ERR_NOT_FOUND');
     expect(badStep.body.error.code).toBe('GANFORGE_ERR_VALIDATION');
   });
+
+  it.each([
+    ['a sample step', (id: string) => `/v1/runs/${id}/samples/2147483648.png`],
+    ['a checkpoint step', (id: string) => `/v1/runs/${id}/checkpoints/99999999999/file`],
+    ['a scalars cursor', (id: string) => `/v1/runs/${id}/scalars?since=99999999999`],
+  ])('refuses %s past any run length with GANFORGE_ERR_VALIDATION', async (_case, url) => {
+    const response = await request(app.server).get(url(id)).expect(400);
+
+    expect(response.body.error.code).toBe('GANFORGE_ERR_VALIDATION');
+  });
 });
 
 describe('GET /v1/datasets and /healthz', () => {

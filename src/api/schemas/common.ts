@@ -28,9 +28,16 @@ export const RunIdParams = Type.Object({
   id: Type.String({ description: 'Run id (a UUID).' }),
 });
 
+/** The most steps a run may have; no step number past it names anything. */
+export const maxRunSteps = 1_000_000;
+
 export const StepParams = Type.Object({
   id: Type.String({ description: 'Run id (a UUID).' }),
-  step: Type.Integer({ minimum: 0, description: 'Training step the artifact was written at.' }),
+  step: Type.Integer({
+    minimum: 0,
+    maximum: maxRunSteps,
+    description: 'Training step the artifact was written at.',
+  }),
 });
 
 export const DateTime = Type.String({ format: 'date-time' });

@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 import type { Run } from '../../db/generated/client.js';
 import type { TrainingConfig } from '../../gan/training-config.js';
-import { DateTime, NullableDateTime, NullableString } from './common.js';
+import { DateTime, maxRunSteps, NullableDateTime, NullableString } from './common.js';
 
 export const RunStatusSchema = Type.Enum([
   'queued',
@@ -16,7 +16,7 @@ export const RunStatusSchema = Type.Enum([
 /** Bounds shared by the request (optional fields) and the resolved config (all present). */
 const configFields = {
   seed: Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, description: 'Default: random.' }),
-  steps: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Default: 1000.' }),
+  steps: Type.Integer({ minimum: 1, maximum: maxRunSteps, description: 'Default: 1000.' }),
   batchSize: Type.Integer({
     minimum: 1,
     maximum: 1024,

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { maxRunSteps } from './common.js';
 
 export const ScalarsQuery = Type.Object(
   {
@@ -10,6 +11,7 @@ export const ScalarsQuery = Type.Object(
     ),
     since: Type.Integer({
       minimum: 0,
+      maximum: maxRunSteps,
       default: 0,
       description: 'Only steps at or after this one; pass nextSince to read on.',
     }),
