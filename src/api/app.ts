@@ -17,6 +17,7 @@ import { healthRoutes } from './routes/health.js';
 import { runStreamRoutes } from './routes/run-stream.js';
 import { runRoutes } from './routes/runs.js';
 import { sampleRoutes } from './routes/samples.js';
+import { compileRequestValidator } from './validation.js';
 import { scalarRoutes } from './routes/scalars.js';
 
 export interface AppDeps {
@@ -35,13 +36,11 @@ const maxClientMessageBytes = 4096;
 function createServer(logger: AppDeps['logger']) {
   const isLoggerInstance =
     typeof logger === 'object' && typeof (logger as { child?: unknown }).child === 'function';
-  return Fastify({
-    ...(isLoggerInstance
-      ? { loggerInstance: logger as FastifyBaseLogger }
-      : { logger: logger ?? true }),
-    // Unknown body fields are refused, not silently dropped: a typo in a config is an error.
-    ajv: { customOptions: { removeAdditional: false } },
-  }).withTypeProvider<TypeBoxTypeProvider>();
+  const server = Fastify(
+    isLoggerInstance ? { loggerInstance: logger as FastifyBaseLogger } : { logger: logger ?? true },
+  ).withTypeProvider<TypeBoxTypeProvider>();
+  server.setValidatorCompiler(compileRequestValidator);
+  return server;
 }
 
 /** Error handling, the OpenAPI document, WebSockets and the routes; no infrastructure. */

@@ -156,6 +156,10 @@ describe('POST /v1/runs', () => {
     ['a zero learning rate', { ...minimalRun, learningRate: 0 }, 'GANFORGE_ERR_VALIDATION'],
     ['beta1 of 1', { ...minimalRun, beta1: 1 }, 'GANFORGE_ERR_VALIDATION'],
     ['a zero width', { ...minimalRun, width: 0 }, 'GANFORGE_ERR_VALIDATION'],
+    ['steps as a string', { ...minimalRun, steps: '10' }, 'GANFORGE_ERR_VALIDATION'],
+    ['steps as a boolean', { ...minimalRun, steps: true }, 'GANFORGE_ERR_VALIDATION'],
+    ['steps as an array', { ...minimalRun, steps: [2] }, 'GANFORGE_ERR_VALIDATION'],
+    ['a numeric model name', { model: 123, dataset: 'mnist' }, 'GANFORGE_ERR_VALIDATION'],
     ['a misspelt field', { ...minimalRun, stpes: 10 }, 'GANFORGE_ERR_VALIDATION'],
     ['no model', { dataset: 'mnist' }, 'GANFORGE_ERR_VALIDATION'],
   ])('refuses %s with its code and creates nothing', async (_case, body, code) => {
