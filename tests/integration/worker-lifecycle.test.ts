@@ -90,14 +90,24 @@ async function jobEvents(jobId: string): Promise<string[]> {
   });
 }
 
+/**
+ * Runs here train in real sandbox processes, which on 2 cores share the CPU with the other test
+ * files: a run that takes 15 s alone can take several times that, so the wait is long.
+ */
+const runTimeoutMs = 180_000;
+
 function runStatus(runId: string, statuses: string[]) {
-  return waitFor(`the run to be ${statuses.join(' or ')}`, async () => {
-    const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId } });
-    return statuses.includes(run.status) ? run : undefined;
-  });
+  return waitFor(
+    `the run to be ${statuses.join(' or ')}`,
+    async () => {
+      const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId } });
+      return statuses.includes(run.status) ? run : undefined;
+    },
+    runTimeoutMs,
+  );
 }
 
-describe('the training sandbox', () => {
+describe('the training sandbox', { timeout: 2 * runTimeoutMs }, () => {
   it('keeps the job locked through steps longer than the lock itself', async () => {
     // An MLP GAN step at batch 1024 takes seconds on wasm; the lock lives one second.
     const runId = await submitRun({ steps: 3, batchSize: 1024, logEvery: 1, checkpointEvery: 3 });
