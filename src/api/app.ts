@@ -1,13 +1,13 @@
 import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { PrismaClient } from '../db/client.js';
 import { dashboardPlugin } from './plugins/dashboard.js';
 import { docsPlugin } from './plugins/docs.js';
-import { errorsPlugin } from './plugins/errors.js';
+import { errorsPlugin, toErrorResponse } from './plugins/errors.js';
 import { infrastructurePlugin } from './plugins/infrastructure.js';
 import { queuesPlugin } from './plugins/queues.js';
 import { runEventsPlugin } from './plugins/run-events.js';
@@ -36,9 +36,19 @@ const maxClientMessageBytes = 4096;
 function createServer(logger: AppDeps['logger']) {
   const isLoggerInstance =
     typeof logger === 'object' && typeof (logger as { child?: unknown }).child === 'function';
-  const server = Fastify(
-    isLoggerInstance ? { loggerInstance: logger as FastifyBaseLogger } : { logger: logger ?? true },
-  ).withTypeProvider<TypeBoxTypeProvider>();
+  const server = Fastify({
+    ...(isLoggerInstance
+      ? { loggerInstance: logger as FastifyBaseLogger }
+      : { logger: logger ?? true }),
+    // Errors the router raises before any route runs (a malformed URL, an overlong parameter)
+    // get the same coded body as every other error.
+    frameworkErrors: (err, request, reply) => {
+      const { status, body } = toErrorResponse(err);
+      request.log.info({ code: body.error.code, reason: err.code }, 'request refused');
+      // The reply is untyped here: this handler serves routes that never matched.
+      return (reply as FastifyReply).code(status).send(body);
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
   server.setValidatorCompiler(compileRequestValidator);
   return server;
 }

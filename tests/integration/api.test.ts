@@ -402,6 +402,15 @@ describe('runs by id', () => {
     }
   });
 
+  it.each([
+    ['a malformed percent escape', '/v1/runs/%zz'],
+    ['an overlong id', `/v1/runs/${'a'.repeat(200)}`],
+  ])('refuses %s in the URL with GANFORGE_ERR_VALIDATION', async (_case, url) => {
+    const response = await request(app.server).get(url).expect(400);
+
+    expect(response.body.error.code).toBe('GANFORGE_ERR_VALIDATION');
+  });
+
   it('answers unknown routes with GANFORGE_ERR_NOT_FOUND', async () => {
     const response = await request(app.server).get('/v1/nothing').expect(404);
     expect(response.body.error.code).toBe('GANFORGE_ERR_NOT_FOUND');
