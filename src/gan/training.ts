@@ -18,7 +18,7 @@ import {
   wassersteinGeneratorLoss,
 } from './losses.js';
 import { buildGan, buildGenerator, resolveModelWidth, type ModelOptions } from './models/index.js';
-import { allVariables, type Network } from './models/network.js';
+import { allVariables, keepingState, type Network } from './models/network.js';
 import { resolveObjective, type Objective, type OptimizerSpec } from './objectives.js';
 import { Random, deriveSeed } from './random.js';
 import { RmsProp } from './rmsprop.js';
@@ -56,22 +56,6 @@ export type TrainStepResult = DiscriminatorStepResult & GeneratorStepResult;
 
 function variablesOf(network: Network): tf.Variable[] {
   return network.trainableVariables.map(({ variable }) => variable);
-}
-
-/**
- * Runs `update` and then puts back the state variables of `network`: a forward pass in training
- * mode moves batch-norm moving statistics, and the network that is not being trained must not move.
- */
-function keepingState<T>(network: Network, update: () => T): T {
-  const saved = network.stateVariables.map(({ variable }) => [variable, variable.clone()] as const);
-  try {
-    return update();
-  } finally {
-    for (const [variable, value] of saved) {
-      variable.assign(value);
-      value.dispose();
-    }
-  }
 }
 
 function readScalar(tensor: tf.Tensor | null | undefined): number {
