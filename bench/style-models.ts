@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../src/gan/engine.js';
-import type { TrainableNetwork } from '../src/gan/layers/network.js';
+import type { Network } from '../src/gan/models/network.js';
 import { discriminatorLoss, generatorLoss } from '../src/gan/losses.js';
 import {
   buildProgressiveDiscriminator,
@@ -58,8 +58,8 @@ function parseOptions(argv: string[]): Options {
 interface Model {
   name: string;
   width: number;
-  generator: TrainableNetwork;
-  discriminator: TrainableNetwork;
+  generator: Network;
+  discriminator: Network;
 }
 
 function buildModels(options: Options): Model[] {
@@ -117,12 +117,12 @@ class Stepper {
         );
       },
       true,
-      [...d.trainable.values()],
+      d.trainableVariables.map((v) => v.variable),
     );
     const gCost = this.gOptimizer.minimize(
       () => generatorLoss(d.apply(g.apply(this.z, { training: true }), { training: true })),
       true,
-      [...g.trainable.values()],
+      g.trainableVariables.map((v) => v.variable),
     );
     const losses: [number, number] = [dCost!.dataSync()[0], gCost!.dataSync()[0]];
     tf.dispose([dCost!, gCost!]);
@@ -134,7 +134,7 @@ class Stepper {
     const cost = this.dOptimizer.minimize(
       () => r1Penalty(d, this.real, { interval: lazyR1Interval }),
       true,
-      [...d.trainable.values()],
+      d.trainableVariables.map((v) => v.variable),
     );
     cost!.dataSync();
     cost!.dispose();

@@ -53,7 +53,7 @@ export function resolveTrainingConfig(
     dataset: dataset.id as DatasetName,
     seed: request.seed ?? randomInt(0, 2 ** 31 - 1),
     width: resolveModelWidth(model, { width: request.width }),
-    imageSize: request.imageSize ?? Math.max(dataset.height, dataset.width),
+    imageSize: request.imageSize ?? defaultImageSize(model, dataset),
   });
 
   const side = Math.round(Math.sqrt(config.sampleCount));
@@ -77,7 +77,28 @@ export function resolveTrainingConfig(
   if (model !== 'gan' && imageSize % 4 !== 0) {
     throw invalid(`model ${model} needs an imageSize divisible by 4`, 'imageSize');
   }
+  if (growsFromFourByFour(model) && (imageSize < 8 || !isPowerOfTwo(imageSize))) {
+    throw invalid(
+      `model ${model} needs an imageSize that is a power of two, 8 or more`,
+      'imageSize',
+    );
+  }
   return config;
+}
+
+/** The models whose networks double a 4x4 map up to the image side (progressive-gan.ts). */
+function growsFromFourByFour(model: ModelName): boolean {
+  return model === 'progan' || model === 'stylegan' || model === 'stylegan2';
+}
+
+function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(Math.log2(n));
+}
+
+/** The dataset side, rounded up to a power of two for the models that need one (28 -> 32). */
+function defaultImageSize(model: ModelName, dataset: Dataset): number {
+  const side = Math.max(dataset.height, dataset.width);
+  return growsFromFourByFour(model) ? Math.max(8, 2 ** Math.ceil(Math.log2(side))) : side;
 }
 
 function invalid(message: string, field: string): GanforgeError {

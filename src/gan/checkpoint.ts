@@ -42,6 +42,8 @@ export interface CheckpointState {
   noiseRng: RandomState;
   /** The stream that draws the gradient penalty's interpolation points (absent in older ones). */
   interpolationRng?: RandomState;
+  /** The noise-input streams of generators that draw their own (StyleGAN, StyleGAN2). */
+  networkRngs?: { generator?: RandomState; emaGenerator?: RandomState };
   /** The z behind every sample grid, [sampleCount * latentDim]. */
   fixedNoise: Float32Array;
   /** The caller's own state (JSON values and typed arrays), e.g. the data sampler position. */
@@ -239,6 +241,9 @@ function checkStateShape(state: unknown): asserts state is CheckpointState {
   if (!isRecord(state.noiseRng)) problems.push('noiseRng');
   if (state.interpolationRng !== undefined && !isRecord(state.interpolationRng)) {
     problems.push('interpolationRng');
+  }
+  if (state.networkRngs !== undefined && !isRecord(state.networkRngs)) {
+    problems.push('networkRngs');
   }
   if (!(state.fixedNoise instanceof Float32Array)) problems.push('fixedNoise');
   if (!isRecord(state.meta)) problems.push('meta');

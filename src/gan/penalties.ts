@@ -5,7 +5,7 @@
  * must have one (see layers/activations.ts and layers/resample.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ApplyOptions, TrainableNetwork } from './layers/network.js';
+import type { Network } from './models/network.js';
 
 /** StyleGAN2's lazy regularization interval for R1 (Karras et al. 2020, section 3.1). */
 export const lazyR1Interval = 16;
@@ -28,7 +28,7 @@ export interface R1Options {
  * of D's optimizer, so the weights' gradient flows through the inner gradient.
  */
 export function r1Penalty(
-  discriminator: TrainableNetwork<ApplyOptions>,
+  discriminator: Network,
   real: tf.Tensor4D,
   options: R1Options = {},
 ): tf.Scalar {

@@ -57,13 +57,18 @@ export abstract class SlottedOptimizer extends tf.Optimizer {
     }
   }
 
-  /** The gradients by variable name, whichever form tf.Optimizer.minimize passes them in. */
+  /**
+   * The gradients by variable name, whichever form tf.Optimizer.minimize passes them in. A
+   * variable the loss does not reach (a growing network's blocks above its current resolution)
+   * has no gradient: it and its slots stay as they are.
+   */
   protected static entries(
     gradients: tf.NamedTensorMap | NamedTensor[],
   ): (readonly [string, tf.Tensor])[] {
-    return Array.isArray(gradients)
+    const all = Array.isArray(gradients)
       ? gradients.map(({ name, tensor }) => [name, tensor] as const)
       : Object.entries(gradients);
+    return all.filter(([, tensor]) => tensor != null);
   }
 
   protected slotsOf(name: string): Slots {

@@ -3,7 +3,15 @@
  * into this shape, with every default of the run's model filled in (objectives.ts); the worker
  * hands it to the training loop.
  */
-export const modelNames = ['gan', 'dcgan', 'wgan', 'wgan-gp'] as const;
+export const modelNames = [
+  'gan',
+  'dcgan',
+  'wgan',
+  'wgan-gp',
+  'progan',
+  'stylegan',
+  'stylegan2',
+] as const;
 export type ModelName = (typeof modelNames)[number];
 
 export const datasetNames = ['mnist', 'fashion-mnist'] as const;
@@ -35,6 +43,12 @@ export interface TrainingConfig {
   clipValue?: number;
   /** `wgan-gp`: lambda, the weight of the gradient penalty. */
   gradientPenalty?: number;
+  /** `stylegan`, `stylegan2`: gamma of the R1 penalty on real images. */
+  r1Gamma?: number;
+  /** `progan`: steps at each resolution once it has faded in. */
+  stableSteps?: number;
+  /** `progan`: steps over which each new resolution fades in. */
+  fadeSteps?: number;
   /** Decay of the moving average of G's weights that samples come from; 0 samples G itself. */
   emaDecay?: number;
   /** Side of the square images the networks see; data smaller than this is padded. */

@@ -17,10 +17,26 @@ import {
   wassersteinCriticLoss,
   wassersteinGeneratorLoss,
 } from './losses.js';
-import { buildGan, buildGenerator, resolveModelWidth, type ModelOptions } from './models/index.js';
-import { allVariables, type Network } from './models/network.js';
+import {
+  buildGan,
+  buildGenerator,
+  generatorRandom,
+  resolveModelWidth,
+  type ModelOptions,
+} from './models/index.js';
+import { allVariables, keepingState, type Network } from './models/network.js';
+import {
+  ProgressiveDiscriminator,
+  ProgressiveGenerator,
+  networkResolution,
+  progressiveRealImages,
+  progressiveSchedule,
+  type ProgressivePhase,
+} from './models/progressive-gan.js';
+import { upsample2x } from './layers/resample.js';
+import { r1Penalty } from './penalties.js';
 import { resolveObjective, type Objective, type OptimizerSpec } from './objectives.js';
-import { Random, deriveSeed } from './random.js';
+import { Random, deriveSeed, type RandomState } from './random.js';
 import { RmsProp } from './rmsprop.js';
 import type { SlottedOptimizer } from './slotted-optimizer.js';
 import type { TrainingConfig } from './training-config.js';
@@ -45,6 +61,8 @@ export interface DiscriminatorStepResult {
   dFake: number;
   /** The gradient penalty term included in dLoss (`wgan-gp` only). */
   gradientPenalty?: number;
+  /** The R1 term included in dLoss, in the D updates that apply it (`stylegan`, `stylegan2`). */
+  r1Penalty?: number;
 }
 
 export interface GeneratorStepResult {
@@ -56,22 +74,6 @@ export type TrainStepResult = DiscriminatorStepResult & GeneratorStepResult;
 
 function variablesOf(network: Network): tf.Variable[] {
   return network.trainableVariables.map(({ variable }) => variable);
-}
-
-/**
- * Runs `update` and then puts back the state variables of `network`: a forward pass in training
- * mode moves batch-norm moving statistics, and the network that is not being trained must not move.
- */
-function keepingState<T>(network: Network, update: () => T): T {
-  const saved = network.stateVariables.map(({ variable }) => [variable, variable.clone()] as const);
-  try {
-    return update();
-  } finally {
-    for (const [variable, value] of saved) {
-      variable.assign(value);
-      value.dispose();
-    }
-  }
 }
 
 function readScalar(tensor: tf.Tensor | null | undefined): number {
@@ -92,6 +94,7 @@ export function discriminatorStep(
   real: tf.Tensor4D,
   z: tf.Tensor2D,
   alpha?: tf.Tensor1D,
+  withR1 = false,
 ): DiscriminatorStepResult {
   const { generator, discriminator, objective } = parts;
   if (objective.gradientPenalty !== null && !alpha) {
@@ -100,7 +103,7 @@ export function discriminatorStep(
   const fake = keepingState(generator, () =>
     tf.tidy(() => generator.apply(z, { training: true }) as tf.Tensor4D),
   );
-  const kept: { real?: tf.Tensor; fake?: tf.Tensor; penalty?: tf.Tensor } = {};
+  const kept: { real?: tf.Tensor; fake?: tf.Tensor; penalty?: tf.Tensor; r1?: tf.Tensor } = {};
   const summary = objective.loss === 'wasserstein' ? (t: tf.Tensor) => t : tf.sigmoid;
   try {
     const cost = parts.discriminatorOptimizer.minimize(
@@ -111,7 +114,13 @@ export function discriminatorStep(
         const fakeScores = critic(fake);
         kept.real = tf.keep(summary(realScores).mean());
         kept.fake = tf.keep(summary(fakeScores).mean());
-        if (objective.loss === 'non-saturating') return discriminatorLoss(realScores, fakeScores);
+        if (objective.loss === 'non-saturating') {
+          const loss = discriminatorLoss(realScores, fakeScores);
+          if (!withR1 || objective.r1 === null) return loss;
+          const r1 = r1Penalty(discriminator, real, objective.r1);
+          kept.r1 = tf.keep(r1.clone());
+          return tf.add(loss, r1) as tf.Scalar;
+        }
         const loss = wassersteinCriticLoss(realScores, fakeScores);
         if (objective.gradientPenalty === null) return loss;
         const lambda = objective.gradientPenalty;
@@ -128,6 +137,7 @@ export function discriminatorStep(
       dReal: readScalar(kept.real),
       dFake: readScalar(kept.fake),
       ...(kept.penalty ? { gradientPenalty: readScalar(kept.penalty) } : {}),
+      ...(kept.r1 ? { r1Penalty: readScalar(kept.r1) } : {}),
     };
   } finally {
     fake.dispose();
@@ -201,6 +211,11 @@ function importWeights(network: Network, saved: Record<string, TensorRecord>): v
   }
 }
 
+function restoreNetworkRandom(network: Network, state: RandomState | undefined): void {
+  const random = generatorRandom(network);
+  if (random && state) random.setState(state);
+}
+
 function copyWeights(from: Network, to: Network): void {
   const source = allVariables(from);
   tf.tidy(() => allVariables(to).forEach(({ variable }, i) => variable.assign(source[i].variable)));
@@ -235,6 +250,9 @@ export class GanTrainer implements GanParts {
   /** Resolved model width (see ModelOptions). */
   readonly width: number;
   private stepCount = 0;
+  /** D updates so far; lazy R1 runs on every objective.r1.interval-th. */
+  private discriminatorUpdates = 0;
+  private currentPhase: ProgressivePhase | null = null;
   private readonly noise: Random;
   /** Draws the gradient penalty's interpolation points. */
   private readonly interpolation: Random;
@@ -297,6 +315,11 @@ export class GanTrainer implements GanParts {
       trainer.fixedNoise.dispose();
       trainer.fixedNoise = fixedNoise;
       trainer.stepCount = state.step;
+      trainer.discriminatorUpdates = state.optimizers.discriminator.iterations;
+      restoreNetworkRandom(trainer.generator, state.networkRngs?.generator);
+      if (trainer.emaGenerator) {
+        restoreNetworkRandom(trainer.emaGenerator, state.networkRngs?.emaGenerator);
+      }
     } catch (err) {
       trainer.dispose();
       if (err instanceof GanforgeError) throw err;
@@ -324,21 +347,48 @@ export class GanTrainer implements GanParts {
     return tf.tensor2d(this.noise.normals(count * latentDim), [count, latentDim]);
   }
 
+  /** The progressive phase of the last step (`progan`), null for the other models. */
+  get phase(): ProgressivePhase | null {
+    return this.currentPhase;
+  }
+
+  /** Puts every network in the phase of the coming step (`progan`); null for the others. */
+  private enterPhase(): ProgressivePhase | null {
+    const schedule = this.objective.progressive;
+    if (!schedule) return null;
+    const finalResolution = networkResolution(this.imageShape);
+    const phase = progressiveSchedule(this.stepCount, { ...schedule, finalResolution });
+    for (const network of [this.generator, this.discriminator, this.emaGenerator]) {
+      const growing =
+        network instanceof ProgressiveGenerator || network instanceof ProgressiveDiscriminator;
+      if (growing) network.setPhase(phase);
+    }
+    this.currentPhase = phase;
+    return phase;
+  }
+
   discriminatorStep(real: tf.Tensor4D): DiscriminatorStepResult {
     const count = real.shape[0];
+    const phase = this.enterPhase();
+    const seen = phase ? progressiveRealImages(real, phase) : real;
     const z = this.drawNoise(count);
     const alpha =
       this.objective.gradientPenalty === null
         ? undefined
         : tf.tensor1d(Float32Array.from({ length: count }, () => this.interpolation.next()));
+    const r1 = this.objective.r1;
+    const withR1 = r1 !== null && this.discriminatorUpdates % r1.interval === 0;
     try {
-      return discriminatorStep(this, real, z, alpha);
+      const result = discriminatorStep(this, seen, z, alpha, withR1);
+      this.discriminatorUpdates += 1;
+      return result;
     } finally {
-      tf.dispose([z, ...(alpha ? [alpha] : [])]);
+      tf.dispose([z, ...(alpha ? [alpha] : []), ...(seen === real ? [] : [seen])]);
     }
   }
 
   generatorStep(): GeneratorStepResult {
+    this.enterPhase();
     const z = this.drawNoise(this.config.batchSize);
     try {
       const result = generatorStep(this, z);
@@ -390,10 +440,19 @@ export class GanTrainer implements GanParts {
     return this.emaGenerator ?? this.generator;
   }
 
-  /** G(fixed noise) in inference mode (batch norm uses its moving statistics); caller disposes. */
+  /**
+   * G(fixed noise) in inference mode (batch norm uses its moving statistics), at the full image
+   * size (a growing G's coarser images are upsampled); caller disposes. Generators that draw noise
+   * inputs draw them from a fixed seed, so every grid of a run shows the same noise.
+   */
   sampleFixed(): tf.Tensor4D {
     const generator = this.samplingGenerator;
-    return tf.tidy(() => generator.apply(this.fixedNoise, { training: false }) as tf.Tensor4D);
+    const options = { training: false, seed: deriveSeed(this.config.seed, 'sample-noise-inputs') };
+    return tf.tidy(() => {
+      let images = generator.apply(this.fixedNoise, options) as tf.Tensor4D;
+      while (images.shape[1] < this.imageShape.height) images = upsample2x(images);
+      return images;
+    });
   }
 
   exportState(): CheckpointState {
@@ -414,8 +473,22 @@ export class GanTrainer implements GanParts {
       },
       noiseRng: this.noise.getState(),
       interpolationRng: this.interpolation.getState(),
+      ...this.networkRngs(),
       fixedNoise: Float32Array.from(this.fixedNoise.dataSync() as Float32Array),
       meta: {},
+    };
+  }
+
+  /** The noise-input streams of generators that draw their own (StyleGAN, StyleGAN2). */
+  private networkRngs(): Pick<CheckpointState, 'networkRngs'> {
+    const live = generatorRandom(this.generator);
+    if (!live) return {};
+    const average = this.emaGenerator && generatorRandom(this.emaGenerator);
+    return {
+      networkRngs: {
+        generator: live.getState(),
+        ...(average ? { emaGenerator: average.getState() } : {}),
+      },
     };
   }
 

@@ -178,6 +178,10 @@ export function createTrainingProcessor(deps: TrainingProcessorDeps) {
             'd/real': losses.dReal,
             'd/fake': losses.dFake,
             ...(losses.gradientPenalty === undefined ? {} : { 'loss/gp': losses.gradientPenalty }),
+            ...(losses.r1Penalty === undefined ? {} : { 'loss/r1': losses.r1Penalty }),
+            ...(trainer.phase
+              ? { 'phase/resolution': trainer.phase.resolution, 'phase/alpha': trainer.phase.alpha }
+              : {}),
             'perf/steps_per_second': (windowSteps * 1000) / Math.max(now - windowStart, 1e-3),
           };
           windowStart = now;

@@ -172,6 +172,7 @@ describe('POST /v1/runs', () => {
   });
 
   it('fills in each model its own paper defaults and keeps what the request sets', async () => {
+    const karrasAdam = { learningRate: 1e-3, beta1: 0, beta2: 0.99, nCritic: 1, emaDecay: 0.999 };
     const sent = [
       [
         { model: 'wgan', dataset: 'mnist' },
@@ -193,6 +194,18 @@ describe('POST /v1/runs', () => {
         { model: 'wgan-gp', dataset: 'mnist', gradientPenalty: 5, nCritic: 2 },
         { gradientPenalty: 5, nCritic: 2, beta2: 0.9 },
       ],
+      [
+        { model: 'progan', dataset: 'mnist' },
+        { ...karrasAdam, width: 16, imageSize: 32, stableSteps: 100, fadeSteps: 100 },
+      ],
+      [
+        { model: 'stylegan', dataset: 'mnist' },
+        { ...karrasAdam, width: 16, imageSize: 32, r1Gamma: 10 },
+      ],
+      [
+        { model: 'stylegan2', dataset: 'fashion-mnist', r1Gamma: 5 },
+        { ...karrasAdam, width: 16, imageSize: 32, r1Gamma: 5 },
+      ],
     ] as const;
     for (const [body, expected] of sent) {
       const response = await request(app.server).post('/v1/runs').send(body).expect(201);
@@ -209,6 +222,9 @@ describe('POST /v1/runs', () => {
     ['gradientPenalty', 'wgan', { gradientPenalty: 10 }],
     ['beta1', 'wgan', { beta1: 0.5 }],
     ['clipValue', 'wgan-gp', { clipValue: 0.01 }],
+    ['r1Gamma', 'dcgan', { r1Gamma: 10 }],
+    ['r1Gamma', 'progan', { r1Gamma: 10 }],
+    ['stableSteps', 'stylegan', { stableSteps: 10 }],
   ])(
     'refuses %s for %s with GANFORGE_ERR_INVALID_CONFIG naming it',
     async (field, model, extra) => {
@@ -255,6 +271,7 @@ describe('POST /v1/runs', () => {
   it.each([
     ['smaller than the images', { model: 'dcgan', imageSize: 24 }],
     ['not divisible by 4 for a convolutional model', { model: 'wgan-gp', imageSize: 30 }],
+    ['not a power of two for a growing model', { model: 'stylegan2', imageSize: 48 }],
   ])('refuses an imageSize %s', async (_case, body) => {
     const response = await request(app.server)
       .post('/v1/runs')

@@ -256,6 +256,48 @@ describe('the Wasserstein models end to end', () => {
   );
 });
 
+describe('the growing and style-based models end to end', () => {
+  it.each(['progan', 'stylegan2'] as const)(
+    'trains a tiny %s run at 32x32 and logs the progressive phase',
+    async (model) => {
+      const created = await request(app.server)
+        .post('/v1/runs')
+        .send({
+          model,
+          dataset: 'mnist',
+          seed: 9,
+          steps: 2,
+          batchSize: 4,
+          width: 2,
+          logEvery: 1,
+          sampleEvery: 2,
+          checkpointEvery: 2,
+          sampleCount: 4,
+          ...(model === 'progan' ? { stableSteps: 1, fadeSteps: 2 } : {}),
+        })
+        .expect(201);
+      expect(created.body.config.imageSize).toBe(32);
+
+      const events = await streamEvents(created.body.id, isTerminal);
+
+      expect(events.at(-1)).toMatchObject({ kind: 'status', status: 'completed' });
+      const scalars = events.filter((e) => e.kind === 'scalars');
+      const phases = scalars.map((e) => [e.values['phase/resolution'], e.values['phase/alpha']]);
+      expect(phases).toEqual(
+        model === 'progan'
+          ? [
+              [4, 1],
+              [8, 0],
+            ]
+          : [
+              [undefined, undefined],
+              [undefined, undefined],
+            ],
+      );
+    },
+  );
+});
+
 function compareStreamIds(a: string, b: string): number {
   const [am, as] = a.split('-').map(BigInt);
   const [bm, bs] = b.split('-').map(BigInt);

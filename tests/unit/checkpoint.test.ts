@@ -254,6 +254,42 @@ describe.each(resumeCases)('%s trainer checkpoint on %s', (model, backend) => {
   });
 });
 
+describe.each(['progan', 'stylegan', 'stylegan2'] as const)('%s trainer checkpoint', (model) => {
+  // Phases of one step each, so the resume point falls inside a fade-in (8x8, alpha 0.5).
+  const config: TrainingConfig = {
+    ...tinyConfig(model),
+    batchSize: 2,
+    ...(model === 'progan' ? { stableSteps: 1, fadeSteps: 2 } : {}),
+  };
+  const paddedShape = { height: 32, width: 32, channels: 1 };
+
+  it('resumes from an encoded checkpoint exactly as an uninterrupted run', () => {
+    const rng = new Random(7);
+    const data = Array.from({ length: 4 }, () =>
+      tf.tensor4d(
+        Float32Array.from({ length: 2 * 32 * 32 }, () => rng.next() * 2 - 1),
+        [2, 32, 32, 1],
+      ),
+    );
+    const straight = GanTrainer.create(config, paddedShape, { width: 2 });
+    const first = GanTrainer.create(config, paddedShape, { width: 2 });
+    open.push(straight, first);
+    const straightLosses = data.map((batch) => straight.trainStep(batch));
+    data.slice(0, 2).forEach((batch) => first.trainStep(batch));
+    const saved = first.exportState();
+    expect(saved.networkRngs !== undefined).toBe(model !== 'progan');
+
+    const resumed = GanTrainer.restore(decodeCheckpoint(encodeCheckpoint(saved)));
+    open.push(resumed);
+    const resumedLosses = data.slice(2).map((batch) => resumed.trainStep(batch));
+
+    expect(resumedLosses).toEqual(straightLosses.slice(2));
+    expect(weightsOf(resumed)).toEqual(weightsOf(straight));
+    expect(resumed.exportState().networkRngs).toEqual(straight.exportState().networkRngs);
+    tf.dispose(data);
+  });
+});
+
 describe('checkpoint file', () => {
   let state: CheckpointState;
   let file: Buffer;

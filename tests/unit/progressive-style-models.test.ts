@@ -1,7 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, useBackendForTests } from '../../src/gan/engine.js';
-import { keepingState, type TrainableNetwork } from '../../src/gan/layers/network.js';
+import {
+  allVariables,
+  keepingState,
+  type NamedVariable,
+  type Network,
+} from '../../src/gan/models/network.js';
 import { downsample2x, padImagesTo, upsample2x } from '../../src/gan/layers/resample.js';
 import { discriminatorLoss, generatorLoss } from '../../src/gan/losses.js';
 import {
@@ -40,12 +45,22 @@ function maxAbs(a: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(a)).dataSync()[0]);
 }
 
-function snapshot(network: TrainableNetwork): Map<string, Float32Array> {
-  const all = [...network.trainable, ...network.state];
-  return new Map(all.map(([name, v]) => [name, Float32Array.from(v.dataSync() as Float32Array)]));
+function variableNamed(variables: readonly NamedVariable[], name: string): tf.Variable {
+  const found = variables.find((v) => v.name === name);
+  if (!found) throw new Error(`no variable '${name}'`);
+  return found.variable;
 }
 
-function changedNames(network: TrainableNetwork, before: Map<string, Float32Array>) {
+function snapshot(network: Network): Map<string, Float32Array> {
+  return new Map(
+    allVariables(network).map(({ name, variable }) => [
+      name,
+      Float32Array.from(variable.dataSync() as Float32Array),
+    ]),
+  );
+}
+
+function changedNames(network: Network, before: Map<string, Float32Array>) {
   return [...snapshot(network)].filter(([name, v]) => {
     const old = before.get(name)!;
     return v.some((x, i) => x !== old[i]);
@@ -122,10 +137,10 @@ describe('Progressive GAN', () => {
   it('keeps the phase in its state and rejects an invalid one', () => {
     generator.setPhase({ resolution: 16, alpha: 0.25 });
     expect(generator.phase).toEqual({ resolution: 16, alpha: 0.25 });
-    expect(generator.state.get('phase/resolution')!.dataSync()[0]).toBe(16);
-    expect(generator.state.get('phase/alpha')!.dataSync()[0]).toBe(0.25);
+    expect(variableNamed(generator.stateVariables, 'phase/resolution').dataSync()[0]).toBe(16);
+    expect(variableNamed(generator.stateVariables, 'phase/alpha').dataSync()[0]).toBe(0.25);
     // Restoring the state variables, as a checkpoint does, restores the phase.
-    tf.tidy(() => generator.state.get('phase/resolution')!.assign(tf.scalar(8)));
+    tf.tidy(() => variableNamed(generator.stateVariables, 'phase/resolution').assign(tf.scalar(8)));
     expect(generator.phase).toEqual({ resolution: 8, alpha: 0.25 });
     const images = tf.tidy(() => generator.apply(seeded([1, latentDim], 2), { training: false }));
     expect(images.shape).toEqual([1, 8, 8, 1]);
@@ -198,7 +213,7 @@ describe('style-based generators', () => {
       const z = seeded([3, latentDim], 9) as tf.Tensor2D;
       expect(generator.styleCount).toBe(8);
       expect(generator.apply(z, { training: true }).shape).toEqual([3, 32, 32, 1]);
-      const average = generator.state.get('mapping/w_avg')!;
+      const average = variableNamed(generator.stateVariables, 'mapping/w_avg');
       expect(maxAbs(average)).toBeGreaterThan(0);
       for (const w of generator.styles(z, { training: false, psi: 0 })) {
         expect(maxAbsDiff(w, tf.mul(average, tf.ones([3, 1])))).toBeLessThan(1e-6);
@@ -208,7 +223,7 @@ describe('style-based generators', () => {
       expect(Number.isFinite(maxAbs(truncated))).toBe(true);
       // Noise (scales start at 0, so turned up here) makes every call different, unless the call
       // names its own noise seed.
-      for (const [name, v] of generator.trainable) {
+      for (const { name, variable: v } of generator.trainableVariables) {
         if (name.endsWith('noise_scale')) v.assign(tf.onesLike(v));
       }
       const again = () => generator.apply(z, { training: false, seed: 5 });
@@ -231,8 +246,8 @@ describe('style-based generators', () => {
 });
 
 interface Pair {
-  generator: TrainableNetwork;
-  discriminator: TrainableNetwork;
+  generator: Network;
+  discriminator: Network;
   /** The real batch as D sees it. */
   real: (padded: tf.Tensor4D) => tf.Tensor4D;
   r1: boolean;
@@ -279,7 +294,7 @@ describe.each(['wasm', 'cpu'] as const)('one training step on %s', (backend) => 
       toReal(padImagesTo(tf.randomUniform([batch, 28, 28, 1], -1, 1, 'float32', 13), 32)),
     );
     const z = seeded([batch, latentDim], 14);
-    const variables = (n: TrainableNetwork) => [...n.trainable.values()];
+    const variables = (n: Network) => n.trainableVariables.map((v) => v.variable);
 
     const discriminatorStep = () =>
       keepingState(generator, () => {
@@ -365,8 +380,14 @@ describe('whole-model gradients', () => {
         };
         const gLoss = () =>
           generatorLoss(discriminator.apply(generator.apply(z, options), options));
-        const d = tf.variableGrads(dLoss as () => tf.Scalar, [...discriminator.trainable.values()]);
-        const g = tf.variableGrads(gLoss, [...generator.trainable.values()]);
+        const d = tf.variableGrads(
+          dLoss as () => tf.Scalar,
+          discriminator.trainableVariables.map((v) => v.variable),
+        );
+        const g = tf.variableGrads(
+          gLoss,
+          generator.trainableVariables.map((v) => v.variable),
+        );
         const flat = (grads: tf.NamedTensorMap) =>
           tf.concat(Object.values(grads).map((t) => tf.reshape(t, [-1])));
         return [d.value, flat(d.grads), g.value, flat(g.grads)].map(
@@ -400,7 +421,7 @@ describe('whole-model gradients', () => {
 describe('R1 penalty', () => {
   it('has a weight gradient (second order) on wasm that matches finite differences', () => {
     const discriminator = buildStyleGan2Discriminator({ height: 8, width: 8, channels: 1 }, 2, 15);
-    const variables = [...discriminator.trainable.values()];
+    const variables = discriminator.trainableVariables.map((v) => v.variable);
     const real = seeded([2, 8, 8, 1], 16) as tf.Tensor4D;
     const penalty = () => r1Penalty(discriminator, real, { gamma: 1 });
     const directions = variables.map((v, i) => seeded(v.shape, 100 + i));

@@ -207,3 +207,86 @@ it('moves the DCGAN generator batch-norm statistics in its own step', () => {
   gan.generatorStep();
   expect(snapshot(gan.generator)['g_bn1/moving_mean']).not.toEqual(before);
 });
+
+describe.each(['progan', 'stylegan', 'stylegan2'] as const)('%s training step on wasm', (model) => {
+  // These networks grow from 4x4 by doubling: 28x28 data is padded to 32x32 by the worker.
+  const paddedShape = { height: 32, width: 32, channels: 1 };
+  const config = (): TrainingConfig => ({
+    ...tinyConfig(model),
+    batchSize: 2,
+    ...(model === 'progan' ? { stableSteps: 1, fadeSteps: 2 } : {}),
+  });
+  const styleTrainer = () => {
+    const created = GanTrainer.create(config(), paddedShape, { width: 2 });
+    open.push(created);
+    return created;
+  };
+  const realBatch = (seed: number) => {
+    const rng = new Random(seed);
+    const data = Float32Array.from({ length: 2 * 32 * 32 }, () => rng.next() * 2 - 1);
+    return tf.tensor4d(data, [2, 32, 32, 1]);
+  };
+
+  beforeAll(async () => {
+    await useBackendForTests('wasm');
+  });
+
+  it('returns finite losses, leaks no tensors and samples at the full size', () => {
+    const gan = styleTrainer();
+    const real = realBatch(1);
+    const before = tf.memory().numTensors;
+
+    for (let i = 0; i < 2; i++) {
+      const result = gan.trainStep(real);
+      for (const value of Object.values(result)) expect(Number.isFinite(value)).toBe(true);
+      expect(result.dLoss).toBeGreaterThan(0);
+      // R1 runs at every D update for stylegan, at every 16th (the first included) for stylegan2.
+      const r1 = model === 'stylegan' || (model === 'stylegan2' && i === 0);
+      expect('r1Penalty' in result).toBe(r1);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    const samples = gan.sampleFixed();
+    expect(samples.shape).toEqual([4, 32, 32, 1]);
+    tf.dispose([samples, real]);
+  });
+
+  it('discriminatorStep changes only D, generatorStep only G and its average', () => {
+    const gan = styleTrainer();
+    const real = realBatch(2);
+    const g = snapshot(gan.generator);
+    const ema = snapshot(gan.emaGenerator);
+    const d = snapshot(gan.discriminator);
+
+    gan.discriminatorStep(real);
+
+    expect(snapshot(gan.generator)).toEqual(g);
+    expect(snapshot(gan.emaGenerator)).toEqual(ema);
+    expect(changed(gan.discriminator, d).length).toBeGreaterThan(0);
+
+    const dAfter = snapshot(gan.discriminator);
+    gan.generatorStep();
+
+    expect(snapshot(gan.discriminator)).toEqual(dAfter);
+    expect(changed(gan.generator, g).length).toBeGreaterThan(0);
+    expect(changed(gan.emaGenerator as Network, ema).length).toBeGreaterThan(0);
+    real.dispose();
+  });
+
+  it.runIf(model === 'progan')('follows the progressive schedule in both networks', () => {
+    const gan = styleTrainer();
+    const real = realBatch(3);
+    const phases = [0, 1, 2].map(() => {
+      gan.trainStep(real);
+      return gan.phase;
+    });
+
+    expect(phases).toEqual([
+      { resolution: 4, alpha: 1 },
+      { resolution: 8, alpha: 0 },
+      { resolution: 8, alpha: 0.5 },
+    ]);
+    const alpha = gan.discriminator.stateVariables.find((v) => v.name === 'phase/alpha');
+    expect(alpha?.variable.dataSync()[0]).toBe(0.5);
+    real.dispose();
+  });
+});

@@ -27,30 +27,37 @@ const configFields = {
     maximum: 1024,
     description:
       'Network capacity: DCGAN channels are width and 2x width (default 64); MLP GAN hidden ' +
-      'units are width, 2x and 4x (default 256).',
+      'units are width, 2x and 4x (default 256); progan, stylegan and stylegan2 channels are ' +
+      'width at the final resolution, up to 4x at coarser ones (default 16).',
   }),
   latentDim: Type.Integer({ minimum: 1, maximum: 1024, description: 'Default: 100.' }),
   learningRate: Type.Number({
     exclusiveMinimum: 0,
     maximum: 1,
-    description: 'Of both optimizers. Default: 2e-4 (gan, dcgan), 5e-5 (wgan), 1e-4 (wgan-gp).',
+    description:
+      'Of both optimizers. Default: 2e-4 (gan, dcgan), 5e-5 (wgan), 1e-4 (wgan-gp), 1e-3 ' +
+      '(progan, stylegan, stylegan2).',
   }),
   beta1: Type.Number({
     minimum: 0,
     exclusiveMaximum: 1,
-    description: 'Adam beta1 (not wgan, which uses RMSProp). Default: 0.5; 0 for wgan-gp.',
+    description:
+      'Adam beta1 (not wgan, which uses RMSProp). Default: 0.5; 0 for wgan-gp, progan, ' +
+      'stylegan and stylegan2.',
   }),
   beta2: Type.Number({
     minimum: 0,
     exclusiveMaximum: 1,
-    description: 'Adam beta2 (not wgan). Default: 0.999; 0.9 for wgan-gp.',
+    description:
+      'Adam beta2 (not wgan). Default: 0.999; 0.9 for wgan-gp; 0.99 for progan, stylegan and ' +
+      'stylegan2.',
   }),
   nCritic: Type.Integer({
     minimum: 1,
     maximum: 100,
     description:
       'Discriminator (critic) updates per generator update, each on its own real batch. ' +
-      'Default: 1 (gan, dcgan), 5 (wgan, wgan-gp).',
+      'Default: 5 (wgan, wgan-gp), 1 (the others).',
   }),
   clipValue: Type.Number({
     exclusiveMinimum: 0,
@@ -61,6 +68,23 @@ const configFields = {
     exclusiveMinimum: 0,
     maximum: 1000,
     description: 'wgan-gp only: lambda, the weight of the gradient penalty. Default: 10.',
+  }),
+  r1Gamma: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 1000,
+    description:
+      'stylegan and stylegan2 only: gamma of the R1 penalty on real images, applied every ' +
+      'discriminator update (stylegan) or every 16th, scaled by 16 (stylegan2). Default: 10.',
+  }),
+  stableSteps: Type.Integer({
+    minimum: 1,
+    maximum: maxRunSteps,
+    description: 'progan only: steps at each resolution once it has faded in. Default: 100.',
+  }),
+  fadeSteps: Type.Integer({
+    minimum: 1,
+    maximum: maxRunSteps,
+    description: 'progan only: steps over which each new resolution fades in. Default: 100.',
   }),
   emaDecay: Type.Number({
     minimum: 0,
@@ -74,7 +98,9 @@ const configFields = {
     maximum: 1024,
     description:
       'Side of the square images the networks see: the dataset side (default) or larger, the ' +
-      'data then padded with background (e.g. 32 for 28x28 MNIST).',
+      'data then padded with background (e.g. 32 for 28x28 MNIST). progan, stylegan and ' +
+      'stylegan2 need a power of two of 8 or more; their default is the dataset side rounded ' +
+      'up to one (32 for 28x28).',
   }),
   logEvery: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Default: 10.' }),
   sampleEvery: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Default: 100.' }),
@@ -91,7 +117,7 @@ export const CreateRunBody = Type.Object(
     model: Type.String({
       minLength: 1,
       maxLength: 64,
-      description: 'Model name: gan, dcgan, wgan or wgan-gp.',
+      description: 'Model name: gan, dcgan, wgan, wgan-gp, progan, stylegan or stylegan2.',
     }),
     dataset: Type.String({
       minLength: 1,
@@ -109,6 +135,9 @@ export const CreateRunBody = Type.Object(
     nCritic: Type.Optional(configFields.nCritic),
     clipValue: Type.Optional(configFields.clipValue),
     gradientPenalty: Type.Optional(configFields.gradientPenalty),
+    r1Gamma: Type.Optional(configFields.r1Gamma),
+    stableSteps: Type.Optional(configFields.stableSteps),
+    fadeSteps: Type.Optional(configFields.fadeSteps),
     emaDecay: Type.Optional(configFields.emaDecay),
     imageSize: Type.Optional(configFields.imageSize),
     logEvery: Type.Optional(configFields.logEvery),
@@ -135,6 +164,9 @@ export const TrainingConfigSchema = Type.Object(
     nCritic: Type.Optional(configFields.nCritic),
     clipValue: Type.Optional(configFields.clipValue),
     gradientPenalty: Type.Optional(configFields.gradientPenalty),
+    r1Gamma: Type.Optional(configFields.r1Gamma),
+    stableSteps: Type.Optional(configFields.stableSteps),
+    fadeSteps: Type.Optional(configFields.fadeSteps),
     emaDecay: Type.Optional(configFields.emaDecay),
     imageSize: Type.Optional(configFields.imageSize),
   },

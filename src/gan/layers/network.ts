@@ -1,26 +1,11 @@
 /**
- * The shape every hand-built network (Progressive GAN, StyleGAN, StyleGAN2) shares: named
- * variables for checkpoints and optimizers, and an `apply` that maps a batch to a batch. Unlike a
- * tf.LayersModel, a network may keep state that is not trained (a fade-in phase, a running mean
- * of w) and draws its own seeded randomness.
+ * Variables of the hand-built networks (Progressive GAN, StyleGAN, StyleGAN2), which are `Network`s
+ * (models/network.ts) like every other: a store names each variable stably and lists them for
+ * checkpoints and optimizers.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { NamedVariable } from '../models/network.js';
 import { deriveSeed } from '../random.js';
-
-export interface ApplyOptions {
-  /** Training mode: state such as running averages moves, and regularizers like mixing run. */
-  training: boolean;
-}
-
-export interface TrainableNetwork<Options extends ApplyOptions = ApplyOptions> {
-  readonly name: string;
-  /** Trainable variables by stable name (checkpoint keys). */
-  readonly trainable: ReadonlyMap<string, tf.Variable>;
-  /** Non-trainable state by stable name (e.g. a fade-in phase, w_avg for truncation). */
-  readonly state: ReadonlyMap<string, tf.Variable>;
-  apply(input: tf.Tensor, options: Options): tf.Tensor;
-  dispose(): void;
-}
 
 /**
  * Owns a network's variables. Each trainable variable draws its initial values from its own
@@ -50,6 +35,16 @@ export class VariableStore {
     return this.add(this.state, name, tf.fill(shape, value));
   }
 
+  /** Trainable variables in definition order, as a `Network` lists them. */
+  get trainableVariables(): NamedVariable[] {
+    return named(this.trainable);
+  }
+
+  /** Non-trainable state in definition order. */
+  get stateVariables(): NamedVariable[] {
+    return named(this.state);
+  }
+
   dispose(): void {
     for (const v of [...this.trainable.values(), ...this.state.values()]) v.dispose();
     this.trainable.clear();
@@ -68,18 +63,6 @@ export class VariableStore {
   }
 }
 
-/**
- * Runs `update` and then puts back the state of `network`: a forward pass in training mode moves
- * running averages, and the network that is not being trained in a step must not move.
- */
-export function keepingState<T>(network: Pick<TrainableNetwork, 'state'>, update: () => T): T {
-  const saved = [...network.state.values()].map((v) => [v, v.clone()] as const);
-  try {
-    return update();
-  } finally {
-    for (const [variable, value] of saved) {
-      variable.assign(value);
-      value.dispose();
-    }
-  }
+function named(variables: ReadonlyMap<string, tf.Variable>): NamedVariable[] {
+  return [...variables].map(([name, variable]) => ({ name, variable }));
 }

@@ -8,20 +8,43 @@
  * - `dcgan`, `wgan`: DCGAN's generator and discriminator (dcgan.ts); the WGAN critic is the DCGAN
  *   discriminator with batch norm, as in Arjovsky et al. 2017's DCGAN experiments.
  * - `wgan-gp`: DCGAN's generator and the same critic without batch norm (conv-critic.ts).
+ * - `progan`: Progressive GAN's growing generator and discriminator (progressive-gan.ts).
+ * - `stylegan`: the style-based generator and Progressive GAN's discriminator at the final
+ *   resolution (stylegan.ts); `stylegan2`: the weight-demodulated generator and the residual
+ *   discriminator (stylegan2.ts). These three need a power-of-two image side of 8 or more.
  */
 import type { ImageShape } from '../../data/mnist.js';
 import { GanforgeError } from '../../errors.js';
-import { deriveSeed } from '../random.js';
+import { deriveSeed, type Random } from '../random.js';
 import type { TrainingConfig } from '../training-config.js';
 import { buildConvCritic } from './conv-critic.js';
 import { buildDcganDiscriminator, buildDcganGenerator, dcganDefaultWidth } from './dcgan.js';
 import { buildMlpDiscriminator, buildMlpGenerator, mlpDefaultWidth } from './mlp-gan.js';
 import { layersNetwork, type Network } from './network.js';
+import {
+  buildProgressiveDiscriminator,
+  buildProgressiveGenerator,
+  progressiveGanDefaultWidth,
+} from './progressive-gan.js';
+import {
+  StyleGenerator,
+  buildStyleGanDiscriminator,
+  buildStyleGanGenerator,
+  styleGanDefaultWidth,
+} from './stylegan.js';
+import {
+  StyleGan2Generator,
+  buildStyleGan2Discriminator,
+  buildStyleGan2Generator,
+  styleGan2DefaultWidth,
+} from './stylegan2.js';
 
 export interface ModelOptions {
   /**
    * Scales every hidden layer: MLP hidden units are width, 2x and 4x; DCGAN-shaped channels are
-   * width and 2x. Default: 256 for 'gan', 64 for the convolutional models (the paper-like 64/128).
+   * width and 2x; Progressive GAN and StyleGAN channels are width at the final resolution, up to
+   * 4x at coarser ones. Default: 256 for 'gan', 64 for DCGAN-shaped models (the paper-like
+   * 64/128), 16 for progan, stylegan and stylegan2.
    */
   width?: number;
 }
@@ -33,9 +56,16 @@ export interface GanNetworks {
 
 type ModelConfig = Pick<TrainingConfig, 'model' | 'seed' | 'latentDim'>;
 
+const defaultWidths: Record<string, number> = {
+  gan: mlpDefaultWidth,
+  progan: progressiveGanDefaultWidth,
+  stylegan: styleGanDefaultWidth,
+  stylegan2: styleGan2DefaultWidth,
+};
+
 /** The width a model name uses when none is given; checkpoints record the resolved value. */
 export function resolveModelWidth(model: string, options: ModelOptions = {}): number {
-  const width = options.width ?? (model === 'gan' ? mlpDefaultWidth : dcganDefaultWidth);
+  const width = options.width ?? defaultWidths[model] ?? dcganDefaultWidth;
   if (!Number.isInteger(width) || width < 1) {
     throw new GanforgeError(
       'GANFORGE_ERR_INVALID_CONFIG',
@@ -67,6 +97,12 @@ export function buildGenerator(
     case 'wgan':
     case 'wgan-gp':
       return layersNetwork(buildDcganGenerator(config.latentDim, imageShape, width, seed));
+    case 'progan':
+      return buildProgressiveGenerator(config.latentDim, imageShape, width, seed);
+    case 'stylegan':
+      return buildStyleGanGenerator(config.latentDim, imageShape, width, seed);
+    case 'stylegan2':
+      return buildStyleGan2Generator(config.latentDim, imageShape, width, seed);
     default:
       throw unknownModel(config.model);
   }
@@ -87,6 +123,12 @@ export function buildDiscriminator(
       return layersNetwork(buildDcganDiscriminator(imageShape, width, seed));
     case 'wgan-gp':
       return buildConvCritic(imageShape, width, seed);
+    case 'progan':
+      return buildProgressiveDiscriminator(imageShape, width, seed);
+    case 'stylegan':
+      return buildStyleGanDiscriminator(imageShape, width, seed);
+    case 'stylegan2':
+      return buildStyleGan2Discriminator(imageShape, width, seed);
     default:
       throw unknownModel(config.model);
   }
@@ -104,4 +146,10 @@ export function buildGan(
     generator.dispose();
     throw err;
   }
+}
+
+/** A generator that draws its own noise inputs (StyleGAN, StyleGAN2); checkpoints keep its stream. */
+export function generatorRandom(network: Network): Random | null {
+  const drawsNoise = network instanceof StyleGenerator || network instanceof StyleGan2Generator;
+  return drawsNoise ? network.random : null;
 }

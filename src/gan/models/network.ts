@@ -55,6 +55,22 @@ export function allVariables(network: Network): NamedVariable[] {
   return [...network.trainableVariables, ...network.stateVariables];
 }
 
+/**
+ * Runs `update` and then puts back the state variables of `network`: a forward pass in training
+ * mode moves batch-norm moving statistics, and the network that is not being trained must not move.
+ */
+export function keepingState<T>(network: Network, update: () => T): T {
+  const saved = network.stateVariables.map(({ variable }) => [variable, variable.clone()] as const);
+  try {
+    return update();
+  } finally {
+    for (const [variable, value] of saved) {
+      variable.assign(value);
+      value.dispose();
+    }
+  }
+}
+
 /** A tf.layers model as a Network; variables are named by their layer-scoped `originalName`. */
 export class LayersNetwork implements Network {
   readonly trainableVariables: readonly NamedVariable[];

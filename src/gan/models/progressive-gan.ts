@@ -20,7 +20,8 @@ import { GanforgeError } from '../../errors.js';
 import { twiceDifferentiableLeakyRelu as lrelu } from '../layers/activations.js';
 import { DiscriminatorOutput } from '../layers/discriminator-output.js';
 import { EqualizedConv2d, EqualizedDense } from '../layers/equalized.js';
-import { VariableStore, type ApplyOptions, type TrainableNetwork } from '../layers/network.js';
+import { VariableStore } from '../layers/network.js';
+import type { ApplyOptions, NamedVariable, Network } from './network.js';
 import { pixelNorm } from '../layers/normalization.js';
 import { downsample2x, downsampleTo, powerOfTwoSide, upsample2x } from '../layers/resample.js';
 
@@ -142,7 +143,7 @@ export interface ProgressiveApplyOptions extends ApplyOptions {
   alpha?: number;
 }
 
-export class ProgressiveGenerator implements TrainableNetwork<ProgressiveApplyOptions> {
+export class ProgressiveGenerator implements Network {
   readonly name = 'progressive-generator';
   readonly finalResolution: number;
   private readonly store: VariableStore;
@@ -173,12 +174,12 @@ export class ProgressiveGenerator implements TrainableNetwork<ProgressiveApplyOp
     }
   }
 
-  get trainable(): ReadonlyMap<string, tf.Variable> {
-    return this.store.trainable;
+  get trainableVariables(): NamedVariable[] {
+    return this.store.trainableVariables;
   }
 
-  get state(): ReadonlyMap<string, tf.Variable> {
-    return this.store.state;
+  get stateVariables(): NamedVariable[] {
+    return this.store.stateVariables;
   }
 
   get phase(): ProgressivePhase {
@@ -242,7 +243,7 @@ export interface ProgressiveDiscriminatorOptions {
   name?: string;
 }
 
-export class ProgressiveDiscriminator implements TrainableNetwork<ProgressiveApplyOptions> {
+export class ProgressiveDiscriminator implements Network {
   readonly name: string;
   readonly finalResolution: number;
   private readonly store: VariableStore;
@@ -282,12 +283,12 @@ export class ProgressiveDiscriminator implements TrainableNetwork<ProgressiveApp
     this.output = new DiscriminatorOutput(this.store, channels(firstResolution));
   }
 
-  get trainable(): ReadonlyMap<string, tf.Variable> {
-    return this.store.trainable;
+  get trainableVariables(): NamedVariable[] {
+    return this.store.trainableVariables;
   }
 
-  get state(): ReadonlyMap<string, tf.Variable> {
-    return this.store.state;
+  get stateVariables(): NamedVariable[] {
+    return this.store.stateVariables;
   }
 
   get phase(): ProgressivePhase {

@@ -17,7 +17,8 @@ import { Random, deriveSeed } from '../random.js';
 import { twiceDifferentiableLeakyRelu as lrelu } from '../layers/activations.js';
 import { EqualizedConv2d } from '../layers/equalized.js';
 import { StyleMapping, type StyleOptions } from '../layers/mapping.js';
-import { VariableStore, type TrainableNetwork } from '../layers/network.js';
+import { VariableStore } from '../layers/network.js';
+import type { NamedVariable, Network } from './network.js';
 import { NoiseInjection, noiseImages } from '../layers/noise.js';
 import { AdaptiveInstanceNorm } from '../layers/normalization.js';
 import { upsample2x } from '../layers/resample.js';
@@ -84,7 +85,7 @@ class StyleLayer {
   }
 }
 
-export class StyleGenerator implements TrainableNetwork<StyleApplyOptions> {
+export class StyleGenerator implements Network {
   readonly name = 'stylegan-generator';
   readonly finalResolution: number;
   /** Draws the noise inputs and the mixing latents and crossovers; checkpoint its state. */
@@ -133,12 +134,12 @@ export class StyleGenerator implements TrainableNetwork<StyleApplyOptions> {
     this.toRgb = new EqualizedConv2d(this.store, 'to_rgb', last, image.channels, 1, { gain: 1 });
   }
 
-  get trainable(): ReadonlyMap<string, tf.Variable> {
-    return this.store.trainable;
+  get trainableVariables(): NamedVariable[] {
+    return this.store.trainableVariables;
   }
 
-  get state(): ReadonlyMap<string, tf.Variable> {
-    return this.store.state;
+  get stateVariables(): NamedVariable[] {
+    return this.store.stateVariables;
   }
 
   /** Synthesis layers, each taking its own w. */

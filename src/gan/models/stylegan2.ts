@@ -18,7 +18,8 @@ import { DiscriminatorOutput } from '../layers/discriminator-output.js';
 import { EqualizedConv2d } from '../layers/equalized.js';
 import { StyleMapping } from '../layers/mapping.js';
 import { ModulatedConv2d } from '../layers/modulated-conv.js';
-import { VariableStore, type ApplyOptions, type TrainableNetwork } from '../layers/network.js';
+import { VariableStore } from '../layers/network.js';
+import type { ApplyOptions, NamedVariable, Network } from './network.js';
 import { NoiseInjection, noiseImages } from '../layers/noise.js';
 import { downsample2x, upsample2x } from '../layers/resample.js';
 import { featureChannels, firstResolution, networkResolution } from './progressive-gan.js';
@@ -80,7 +81,7 @@ interface SkipBlock {
   toRgb: ToRgb;
 }
 
-export class StyleGan2Generator implements TrainableNetwork<StyleApplyOptions> {
+export class StyleGan2Generator implements Network {
   readonly name = 'stylegan2-generator';
   readonly finalResolution: number;
   /** Draws the noise inputs and the mixing latents and crossovers; checkpoint its state. */
@@ -127,12 +128,12 @@ export class StyleGan2Generator implements TrainableNetwork<StyleApplyOptions> {
     }
   }
 
-  get trainable(): ReadonlyMap<string, tf.Variable> {
-    return this.store.trainable;
+  get trainableVariables(): NamedVariable[] {
+    return this.store.trainableVariables;
   }
 
-  get state(): ReadonlyMap<string, tf.Variable> {
-    return this.store.state;
+  get stateVariables(): NamedVariable[] {
+    return this.store.stateVariables;
   }
 
   /**
@@ -196,7 +197,7 @@ class ResidualBlock {
   }
 }
 
-export class ResidualDiscriminator implements TrainableNetwork<ApplyOptions> {
+export class ResidualDiscriminator implements Network {
   readonly name = 'stylegan2-discriminator';
   readonly finalResolution: number;
   private readonly store: VariableStore;
@@ -216,12 +217,12 @@ export class ResidualDiscriminator implements TrainableNetwork<ApplyOptions> {
     this.output = new DiscriminatorOutput(this.store, channels(firstResolution));
   }
 
-  get trainable(): ReadonlyMap<string, tf.Variable> {
-    return this.store.trainable;
+  get trainableVariables(): NamedVariable[] {
+    return this.store.trainableVariables;
   }
 
-  get state(): ReadonlyMap<string, tf.Variable> {
-    return this.store.state;
+  get stateVariables(): NamedVariable[] {
+    return this.store.stateVariables;
   }
 
   /** images [N, R, R, C] -> logits [N, 1]. */
