@@ -27,13 +27,12 @@ import {
   progressiveGanDefaultWidth,
 } from './progressive-gan.js';
 import {
-  StyleGenerator,
+  StyleBasedGenerator,
   buildStyleGanDiscriminator,
   buildStyleGanGenerator,
   styleGanDefaultWidth,
 } from './stylegan.js';
 import {
-  StyleGan2Generator,
   buildStyleGan2Discriminator,
   buildStyleGan2Generator,
   styleGan2DefaultWidth,
@@ -150,6 +149,5 @@ export function buildGan(
 
 /** A generator that draws its own noise inputs (StyleGAN, StyleGAN2); checkpoints keep its stream. */
 export function generatorRandom(network: Network): Random | null {
-  const drawsNoise = network instanceof StyleGenerator || network instanceof StyleGan2Generator;
-  return drawsNoise ? network.random : null;
+  return network instanceof StyleBasedGenerator ? network.random : null;
 }

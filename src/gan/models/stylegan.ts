@@ -85,53 +85,51 @@ class StyleLayer {
   }
 }
 
-export class StyleGenerator implements Network {
-  readonly name = 'stylegan-generator';
+/**
+ * What the StyleGAN and StyleGAN2 generators share: the mapping network, the learned constant
+ * input, the stream of noise and mixing draws, and the path z -> ws -> synthesis. Each subclass
+ * builds its synthesis layers and says how many ws they take.
+ */
+export abstract class StyleBasedGenerator implements Network {
+  abstract readonly name: string;
   readonly finalResolution: number;
   /** Draws the noise inputs and the mixing latents and crossovers; checkpoint its state. */
   readonly random: Random;
-  private readonly store: VariableStore;
+  protected readonly store: VariableStore;
+  protected readonly styleDim: number;
   private readonly mapping: StyleMapping;
   private readonly constant: tf.Variable;
-  private readonly layers: StyleLayer[] = [];
-  private readonly toRgb: EqualizedConv2d;
 
-  constructor(
+  protected constructor(
     latentDim: number,
     image: ImageShape,
-    width: number,
+    private readonly width: number,
     seed: number,
-    options: StyleGeneratorOptions = {},
+    options: StyleGeneratorOptions,
+    noiseStream: string,
   ) {
     this.finalResolution = networkResolution(image);
     this.store = new VariableStore(seed);
-    this.random = new Random(deriveSeed(seed, 'stylegan-noise'));
-    const channels = (r: number) => featureChannels(r, this.finalResolution, width);
-    const c4 = channels(firstResolution);
-    const styleDim = options.styleDim ?? c4;
+    this.random = new Random(deriveSeed(seed, noiseStream));
+    const c4 = this.channels(firstResolution);
+    this.styleDim = options.styleDim ?? c4;
     this.mapping = new StyleMapping(this.store, {
       latentDim,
-      styleDim,
+      styleDim: this.styleDim,
       depth: options.mappingDepth ?? 2,
     });
     // The learned constant starts at 1, as in the authors' code.
     this.constant = this.store.filled('synthesis/constant', [1, 4, 4, c4], 1);
+  }
 
-    const spec = (r: number, inChannels: number) => ({
-      resolution: r,
-      inChannels,
-      channels: channels(r),
-      styleDim,
-    });
-    this.layers.push(new StyleLayer(this.store, 'g4/layer0', spec(4, c4), false, false));
-    this.layers.push(new StyleLayer(this.store, 'g4/layer1', spec(4, c4), false, true));
-    for (let r = 2 * firstResolution; r <= this.finalResolution; r *= 2) {
-      const [inC, outC] = [channels(r / 2), channels(r)];
-      this.layers.push(new StyleLayer(this.store, `g${r}/layer0`, spec(r, inC), true, true));
-      this.layers.push(new StyleLayer(this.store, `g${r}/layer1`, spec(r, outC), false, true));
-    }
-    const last = channels(this.finalResolution);
-    this.toRgb = new EqualizedConv2d(this.store, 'to_rgb', last, image.channels, 1, { gain: 1 });
+  /** Feature maps of the synthesis layers at resolution r. */
+  protected channels(r: number): number {
+    return featureChannels(r, this.finalResolution, this.width);
+  }
+
+  /** The learned constant input, once per sample of a batch of n. */
+  protected constantInput(n: number): tf.Tensor4D {
+    return tf.mul<tf.Tensor4D>(this.constant, tf.ones([n, 1, 1, 1]));
   }
 
   get trainableVariables(): NamedVariable[] {
@@ -142,27 +140,18 @@ export class StyleGenerator implements Network {
     return this.store.stateVariables;
   }
 
-  /** Synthesis layers, each taking its own w. */
-  get styleCount(): number {
-    return this.layers.length;
-  }
+  /** How many ws the synthesis network takes. */
+  abstract get styleCount(): number;
 
-  /** One w per synthesis layer, after mixing and truncation (see StyleMapping.styles). */
+  /** The synthesis network: styleCount ws [N, styleDim] -> images [N, R, R, C], linear. */
+  abstract synthesize(styles: tf.Tensor2D[], random?: Random): tf.Tensor4D;
+
+  /** One w per style input, after mixing and truncation (see StyleMapping.styles). */
   styles(z: tf.Tensor2D, options: StyleApplyOptions, random = this.random): tf.Tensor2D[] {
     return this.mapping.styles(z, this.styleCount, options, random);
   }
 
-  /** The synthesis network: one w [N, styleDim] per layer -> images [N, R, R, C], linear. */
-  synthesize(styles: tf.Tensor2D[], random = this.random): tf.Tensor4D {
-    const n = styles[0].shape[0];
-    let h = tf.mul<tf.Tensor4D>(this.constant, tf.ones([n, 1, 1, 1]));
-    this.layers.forEach((layer, i) => {
-      h = layer.apply(h, styles[i], random);
-    });
-    return this.toRgb.apply(h);
-  }
-
-  /** z [N, latentDim] -> images [N, R, R, C]. */
+  /** z [N, latentDim] -> images [N, R, R, C], linear. */
   apply(z: tf.Tensor, options: StyleApplyOptions): tf.Tensor4D {
     const random = callRandom(this.random, options);
     return tf.tidy(() => this.synthesize(this.styles(z as tf.Tensor2D, options, random), random));
@@ -170,6 +159,51 @@ export class StyleGenerator implements Network {
 
   dispose(): void {
     this.store.dispose();
+  }
+}
+
+export class StyleGenerator extends StyleBasedGenerator {
+  readonly name = 'stylegan-generator';
+  private readonly layers: StyleLayer[] = [];
+  private readonly toRgb: EqualizedConv2d;
+
+  constructor(
+    latentDim: number,
+    image: ImageShape,
+    width: number,
+    seed: number,
+    options: StyleGeneratorOptions = {},
+  ) {
+    super(latentDim, image, width, seed, options, 'stylegan-noise');
+    const c4 = this.channels(firstResolution);
+    const spec = (r: number, inChannels: number) => ({
+      resolution: r,
+      inChannels,
+      channels: this.channels(r),
+      styleDim: this.styleDim,
+    });
+    this.layers.push(new StyleLayer(this.store, 'g4/layer0', spec(4, c4), false, false));
+    this.layers.push(new StyleLayer(this.store, 'g4/layer1', spec(4, c4), false, true));
+    for (let r = 2 * firstResolution; r <= this.finalResolution; r *= 2) {
+      const [inC, outC] = [this.channels(r / 2), this.channels(r)];
+      this.layers.push(new StyleLayer(this.store, `g${r}/layer0`, spec(r, inC), true, true));
+      this.layers.push(new StyleLayer(this.store, `g${r}/layer1`, spec(r, outC), false, true));
+    }
+    const last = this.channels(this.finalResolution);
+    this.toRgb = new EqualizedConv2d(this.store, 'to_rgb', last, image.channels, 1, { gain: 1 });
+  }
+
+  /** Synthesis layers, each taking its own w. */
+  get styleCount(): number {
+    return this.layers.length;
+  }
+
+  synthesize(styles: tf.Tensor2D[], random = this.random): tf.Tensor4D {
+    let h = this.constantInput(styles[0].shape[0]);
+    this.layers.forEach((layer, i) => {
+      h = layer.apply(h, styles[i], random);
+    });
+    return this.toRgb.apply(h);
   }
 }
 

@@ -12,18 +12,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ImageShape } from '../../data/mnist.js';
-import { Random, deriveSeed } from '../random.js';
+import type { Random } from '../random.js';
 import { twiceDifferentiableLeakyRelu as lrelu } from '../layers/activations.js';
 import { DiscriminatorOutput } from '../layers/discriminator-output.js';
 import { EqualizedConv2d } from '../layers/equalized.js';
-import { StyleMapping } from '../layers/mapping.js';
 import { ModulatedConv2d } from '../layers/modulated-conv.js';
 import { VariableStore } from '../layers/network.js';
 import type { ApplyOptions, NamedVariable, Network } from './network.js';
 import { NoiseInjection, noiseImages } from '../layers/noise.js';
 import { downsample2x, upsample2x } from '../layers/resample.js';
 import { featureChannels, firstResolution, networkResolution } from './progressive-gan.js';
-import { callRandom, type StyleApplyOptions, type StyleGeneratorOptions } from './stylegan.js';
+import { StyleBasedGenerator, type StyleGeneratorOptions } from './stylegan.js';
 
 export const styleGan2DefaultWidth = 16;
 
@@ -81,14 +80,8 @@ interface SkipBlock {
   toRgb: ToRgb;
 }
 
-export class StyleGan2Generator implements Network {
+export class StyleGan2Generator extends StyleBasedGenerator {
   readonly name = 'stylegan2-generator';
-  readonly finalResolution: number;
-  /** Draws the noise inputs and the mixing latents and crossovers; checkpoint its state. */
-  readonly random: Random;
-  private readonly store: VariableStore;
-  private readonly mapping: StyleMapping;
-  private readonly constant: tf.Variable;
   private readonly blocks: SkipBlock[] = [];
 
   constructor(
@@ -98,26 +91,15 @@ export class StyleGan2Generator implements Network {
     seed: number,
     options: StyleGeneratorOptions = {},
   ) {
-    this.finalResolution = networkResolution(image);
-    this.store = new VariableStore(seed);
-    this.random = new Random(deriveSeed(seed, 'stylegan2-noise'));
-    const channels = (r: number) => featureChannels(r, this.finalResolution, width);
-    const c4 = channels(firstResolution);
-    const styleDim = options.styleDim ?? c4;
-    this.mapping = new StyleMapping(this.store, {
-      latentDim,
-      styleDim,
-      depth: options.mappingDepth ?? 2,
-    });
-    this.constant = this.store.filled('synthesis/constant', [1, 4, 4, c4], 1);
-
-    const s = this.store;
+    super(latentDim, image, width, seed, options, 'stylegan2-noise');
+    const [s, styleDim] = [this.store, this.styleDim];
+    const c4 = this.channels(firstResolution);
     this.blocks.push({
       convs: [new StyledConv(s, 'g4/layer0', styleDim, c4, c4, false)],
       toRgb: new ToRgb(s, 'g4/to_rgb', styleDim, c4, image.channels),
     });
     for (let r = 2 * firstResolution; r <= this.finalResolution; r *= 2) {
-      const [inC, outC] = [channels(r / 2), channels(r)];
+      const [inC, outC] = [this.channels(r / 2), this.channels(r)];
       this.blocks.push({
         convs: [
           new StyledConv(s, `g${r}/layer0`, styleDim, inC, outC, true),
@@ -128,14 +110,6 @@ export class StyleGan2Generator implements Network {
     }
   }
 
-  get trainableVariables(): NamedVariable[] {
-    return this.store.trainableVariables;
-  }
-
-  get stateVariables(): NamedVariable[] {
-    return this.store.stateVariables;
-  }
-
   /**
    * Ws the synthesis network takes: one per convolution plus one for the last toRGB; each toRGB
    * shares its w with the convolution that follows it, as in the authors' code (8 at 32x32).
@@ -144,15 +118,8 @@ export class StyleGan2Generator implements Network {
     return 2 * Math.log2(this.finalResolution) - 2;
   }
 
-  /** One w per style input, after mixing and truncation (see StyleMapping.styles). */
-  styles(z: tf.Tensor2D, options: StyleApplyOptions, random = this.random): tf.Tensor2D[] {
-    return this.mapping.styles(z, this.styleCount, options, random);
-  }
-
-  /** The synthesis network: styleCount ws [N, styleDim] -> images [N, R, R, C], linear. */
   synthesize(styles: tf.Tensor2D[], random = this.random): tf.Tensor4D {
-    const n = styles[0].shape[0];
-    let h = tf.mul<tf.Tensor4D>(this.constant, tf.ones([n, 1, 1, 1]));
+    let h = this.constantInput(styles[0].shape[0]);
     let rgb: tf.Tensor4D | null = null;
     let index = 0;
     for (const { convs, toRgb } of this.blocks) {
@@ -161,16 +128,6 @@ export class StyleGan2Generator implements Network {
       rgb = rgb ? tf.add<tf.Tensor4D>(upsample2x(rgb), layerRgb) : layerRgb;
     }
     return rgb!;
-  }
-
-  /** z [N, latentDim] -> images [N, R, R, C], linear. */
-  apply(z: tf.Tensor, options: StyleApplyOptions): tf.Tensor4D {
-    const random = callRandom(this.random, options);
-    return tf.tidy(() => this.synthesize(this.styles(z as tf.Tensor2D, options, random), random));
-  }
-
-  dispose(): void {
-    this.store.dispose();
   }
 }
 
