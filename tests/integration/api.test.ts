@@ -422,6 +422,8 @@ describe('runs by id', () => {
   it.each([
     ['a malformed percent escape', '/v1/runs/%zz'],
     ['an overlong id', `/v1/runs/${'a'.repeat(200)}`],
+    ['a NUL in an id', '/v1/runs/abc%00def/samples'],
+    ['a NUL in a filter', '/v1/runs?model=dc%00gan'],
   ])('refuses %s in the URL with GANFORGE_ERR_VALIDATION', async (_case, url) => {
     const response = await request(app.server).get(url).expect(400);
 

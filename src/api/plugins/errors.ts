@@ -59,6 +59,13 @@ function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply)
 export const errorsPlugin = fp(
   async (app) => {
     app.setErrorHandler(handleError);
+    // PostgreSQL text cannot hold NUL, so an id or filter with one would fail in the driver as
+    // a 500; no valid id or name contains it, so it is refused here for every route at once.
+    app.addHook('onRequest', async (request) => {
+      if (/%00/.test(request.url)) {
+        throw new GanforgeError('GANFORGE_ERR_VALIDATION', 'the URL contains a NUL character');
+      }
+    });
     app.setNotFoundHandler((request, reply) => {
       const err = new GanforgeError(
         'GANFORGE_ERR_NOT_FOUND',
