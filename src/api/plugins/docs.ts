@@ -32,6 +32,10 @@ export const docsPlugin = fp(
         tags: [
           { name: 'runs', description: 'Training runs: submit, list, cancel, follow.' },
           { name: 'artifacts', description: 'Scalars, sample grids and checkpoints of a run.' },
+          {
+            name: 'evaluations',
+            description: 'Scores of checkpoints with their protocol, and leaderboards.',
+          },
           { name: 'datasets', description: 'Built-in datasets.' },
           { name: 'health', description: 'Liveness of the API and its dependencies.' },
         ],

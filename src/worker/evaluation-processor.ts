@@ -1,0 +1,260 @@
+/**
+ * The BullMQ processor of the `evaluation` queue: scores one checkpoint with one metric and stores
+ * the score with its protocol. It restores the checkpoint the way a resumed run does, generates
+ * the evaluation's images with the run's sampling generator in chunks, extracts their features,
+ * compares them with the real split's (cached by the extractor side), writes the row and publishes
+ * an `evaluation` event on the run's stream.
+ *
+ * It runs in the worker's own process; each chunk is short and the loop yields between chunks, so
+ * BullMQ keeps renewing the job's lock (see DESIGN.md, Processes).
+ */
+import { createHash } from 'node:crypto';
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Prisma, PrismaClient } from '../db/client.js';
+import type { Evaluation } from '../db/generated/client.js';
+import { getDataset } from '../data/datasets.js';
+import type { DatasetSplit, ImageDataset } from '../data/mnist.js';
+import { GanforgeError, isGanforgeError } from '../errors.js';
+import { decodeCheckpoint } from '../gan/checkpoint.js';
+import type { ExtractorKind, MetricName } from '../gan/training-config.js';
+import { GanTrainer } from '../gan/training.js';
+import type {
+  ExtractedFeatures,
+  ExtractorContext,
+  ExtractorRequest,
+  FeatureExtractor,
+} from '../metrics/extractors/feature-extractor.js';
+import type { EvaluationJobData } from '../queue/evaluation-queue.js';
+import type { RunEventStream } from '../queue/event-stream.js';
+import type { ArtifactStore } from '../storage/artifacts.js';
+import { featureScore, needsRealFeatures, parzenScore, type Score } from './evaluation-score.js';
+import {
+  extractGeneratedFeatures,
+  generatedImageChunks,
+  generatedPixels,
+  pixelRows,
+} from './evaluation-samples.js';
+
+/** Where feature extractors come from: the real ones in production, small ones in tests. */
+export interface EvaluationDependencies {
+  loadExtractor(request: ExtractorRequest, context: ExtractorContext): Promise<FeatureExtractor>;
+  /** Features of the first `count` images of a dataset split, cached per extractor hash. */
+  realFeatures(
+    extractor: FeatureExtractor,
+    datasetId: string,
+    split: DatasetSplit,
+    count: number,
+    context: ExtractorContext,
+  ): Promise<ExtractedFeatures>;
+}
+
+export interface EvaluationProcessorDeps {
+  prisma: PrismaClient;
+  events: RunEventStream;
+  artifacts: ArtifactStore;
+  extractors: EvaluationDependencies;
+  extractorContext: ExtractorContext;
+  /** Images generated and extracted between two yields to the event loop. */
+  chunkSize: number;
+  logger: Logger;
+}
+
+export type EvaluationJob = Pick<Job<EvaluationJobData>, 'id' | 'data' | 'attemptsMade' | 'opts'>;
+
+export interface EvaluationOutcome {
+  status: 'completed' | 'failed';
+  value: number | null;
+}
+
+/** The protocol facts known only once the extractor is loaded. */
+interface ExtractorFacts {
+  extractorName: string;
+  extractorSha256: string | null;
+  resize: string;
+}
+
+const pixelFacts: ExtractorFacts = {
+  extractorName: 'pixels',
+  extractorSha256: null,
+  resize: 'none',
+};
+
+export function createEvaluationProcessor(deps: EvaluationProcessorDeps) {
+  const loadedDatasets = new Map<string, Promise<ImageDataset>>();
+
+  function loadDataset(name: string, split: DatasetSplit): Promise<ImageDataset> {
+    const key = `${name}/${split}`;
+    let loading = loadedDatasets.get(key);
+    if (!loading) {
+      loading = getDataset(name).load(split);
+      loadedDatasets.set(key, loading);
+      loading.catch(() => loadedDatasets.delete(key));
+    }
+    return loading;
+  }
+
+  return async function processEvaluationJob(job: EvaluationJob): Promise<EvaluationOutcome> {
+    const { evaluationId } = job.data;
+    const log = deps.logger.child({ evaluationId, jobId: job.id, attempt: job.attemptsMade + 1 });
+    const evaluation = await deps.prisma.evaluation.findUnique({ where: { id: evaluationId } });
+    if (!evaluation) throw new UnrecoverableError(`evaluation ${evaluationId} does not exist`);
+    if (evaluation.status === 'completed' || evaluation.status === 'failed') {
+      return { status: evaluation.status, value: evaluation.value };
+    }
+
+    await deps.prisma.evaluation.update({
+      where: { id: evaluationId },
+      data: { status: 'running', startedAt: new Date() },
+    });
+    try {
+      const started = performance.now();
+      const { score, facts } = await evaluate(evaluation);
+      await finish(evaluation, { status: 'completed', value: score.value, ...facts }, score.result);
+      log.info(
+        {
+          metric: evaluation.metric,
+          step: evaluation.step,
+          value: score.value,
+          ms: performance.now() - started,
+        },
+        'evaluation completed',
+      );
+      return { status: 'completed', value: score.value };
+    } catch (error) {
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (isGanforgeError(error) && error.statusCode !== 503) {
+        await fail(evaluation, error.code, error.message);
+        log.info({ err: error }, 'evaluation failed');
+        throw new UnrecoverableError(error.message);
+      }
+      if (lastAttempt) await fail(evaluation, 'GANFORGE_ERR_INTERNAL', String(error));
+      throw error;
+    }
+  };
+
+  async function evaluate(
+    evaluation: Evaluation,
+  ): Promise<{ score: Score; facts: ExtractorFacts }> {
+    const trainer = await restoreCheckpoint(evaluation.checkpointId);
+    try {
+      const shape = getDataset(evaluation.datasetId).shape;
+      const chunks = () =>
+        generatedImageChunks(trainer, evaluation.generatedSamples, shape, deps.chunkSize);
+      const metric = evaluation.metric as MetricName;
+      if (metric === 'parzen') {
+        const generated = await generatedPixels(chunks(), evaluation.generatedSamples);
+        const validation = await realPixels(evaluation.datasetId, 'train', evaluation.realSamples);
+        const test = await realPixels(evaluation.datasetId, 'test', evaluation.realSamples);
+        return { score: parzenScore(generated, validation, test), facts: pixelFacts };
+      }
+
+      const request = {
+        kind: evaluation.extractor as ExtractorKind,
+        datasetId: evaluation.datasetId,
+      };
+      const extractor = await deps.extractors.loadExtractor(request, deps.extractorContext);
+      try {
+        const generated = await extractGeneratedFeatures(
+          chunks(),
+          extractor,
+          evaluation.generatedSamples,
+        );
+        const real = needsRealFeatures(metric)
+          ? await deps.extractors.realFeatures(
+              extractor,
+              evaluation.datasetId,
+              evaluation.realSplit as DatasetSplit,
+              evaluation.realSamples,
+              deps.extractorContext,
+            )
+          : null;
+        const score = await featureScore(metric, generated, real, extractor.name);
+        const facts = {
+          extractorName: extractor.name,
+          extractorSha256: extractor.sha256,
+          resize: extractor.resize,
+        };
+        return { score, facts };
+      } finally {
+        extractor.dispose();
+      }
+    } finally {
+      trainer.dispose();
+    }
+  }
+
+  /** The checkpoint's networks, after checking its file against the recorded hash. */
+  async function restoreCheckpoint(checkpointId: string): Promise<GanTrainer> {
+    const checkpoint = await deps.prisma.checkpoint.findUnique({ where: { id: checkpointId } });
+    if (!checkpoint) {
+      throw new GanforgeError('GANFORGE_ERR_CHECKPOINT_NOT_FOUND', 'the checkpoint is gone', {
+        checkpointId,
+      });
+    }
+    const bytes = await deps.artifacts.read(checkpoint.path);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 !== checkpoint.sha256) {
+      throw new GanforgeError(
+        'GANFORGE_ERR_CHECKPOINT_CORRUPT',
+        `checkpoint at step ${checkpoint.step} does not match its recorded sha256`,
+        { step: checkpoint.step },
+      );
+    }
+    try {
+      return GanTrainer.restore(decodeCheckpoint(bytes));
+    } catch (err) {
+      if (isGanforgeError(err)) throw err;
+      throw new GanforgeError('GANFORGE_ERR_CHECKPOINT_CORRUPT', String(err), {
+        step: checkpoint.step,
+      });
+    }
+  }
+
+  async function realPixels(datasetId: string, split: DatasetSplit, count: number) {
+    const dataset = await loadDataset(datasetId, split);
+    const cols = dataset.height * dataset.width * dataset.channels;
+    const rows = Math.min(count, dataset.count);
+    return pixelRows(dataset.images.subarray(0, rows * cols), rows, cols);
+  }
+
+  async function finish(
+    evaluation: Evaluation,
+    fields: ExtractorFacts & { status: 'completed'; value: number },
+    result: Record<string, unknown>,
+  ): Promise<void> {
+    const row = await deps.prisma.evaluation.update({
+      where: { id: evaluation.id },
+      data: { ...fields, result: result as Prisma.InputJsonObject, finishedAt: new Date() },
+    });
+    await publish(row);
+  }
+
+  async function fail(evaluation: Evaluation, code: string, message: string): Promise<void> {
+    const row = await deps.prisma.evaluation.update({
+      where: { id: evaluation.id },
+      data: { status: 'failed', errorCode: code, errorMessage: message, finishedAt: new Date() },
+    });
+    await publish(row);
+  }
+
+  async function publish(row: Evaluation): Promise<void> {
+    await deps.events.publish({
+      kind: 'evaluation',
+      runId: row.runId,
+      step: row.step,
+      evaluationId: row.id,
+      metric: row.metric,
+      status: row.status === 'completed' ? 'completed' : 'failed',
+      value: row.value,
+      datasetId: row.datasetId,
+      extractorName: row.extractorName,
+      extractorSha256: row.extractorSha256,
+      resize: row.resize,
+      generatedSamples: row.generatedSamples,
+      realSamples: row.realSamples,
+      realSplit: row.realSplit,
+      ...(row.errorCode ? { errorCode: row.errorCode } : {}),
+    });
+  }
+}
