@@ -377,6 +377,10 @@ describe('scheduled evaluations', { timeout: 2 * timeoutMs }, () => {
     const run = await runFinished(runId);
 
     expect(run.status).toBe('completed');
+    const served = await request(app.server).get(`/v1/runs/${runId}`).expect(200);
+    expect(served.body.config.evaluation).toEqual(
+      (run.config as { evaluation: unknown }).evaluation,
+    );
     expect(run.config).toMatchObject({
       evaluation: {
         every: 4,
