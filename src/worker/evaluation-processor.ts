@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Prisma, PrismaClient } from '../db/client.js';
+import type { PrismaClient } from '../db/client.js';
 import type { Evaluation } from '../db/generated/client.js';
 import { getDataset } from '../data/datasets.js';
 import type { DatasetSplit, ImageDataset } from '../data/mnist.js';
@@ -28,6 +28,7 @@ import type {
 import type { EvaluationJobData } from '../queue/evaluation-queue.js';
 import type { RunEventStream } from '../queue/event-stream.js';
 import type { ArtifactStore } from '../storage/artifacts.js';
+import { completeEvaluation, failEvaluation, type ExtractorFacts } from './evaluation-records.js';
 import { featureScore, needsRealFeatures, parzenScore, type Score } from './evaluation-score.js';
 import {
   extractGeneratedFeatures,
@@ -67,13 +68,6 @@ export interface EvaluationOutcome {
   value: number | null;
 }
 
-/** The protocol facts known only once the extractor is loaded. */
-interface ExtractorFacts {
-  extractorName: string;
-  extractorSha256: string | null;
-  resize: string;
-}
-
 const pixelFacts: ExtractorFacts = {
   extractorName: 'pixels',
   extractorSha256: null,
@@ -110,7 +104,7 @@ export function createEvaluationProcessor(deps: EvaluationProcessorDeps) {
     try {
       const started = performance.now();
       const { score, facts } = await evaluate(evaluation);
-      await finish(evaluation, { status: 'completed', value: score.value, ...facts }, score.result);
+      await completeEvaluation(deps.prisma, deps.events, evaluationId, { ...score, ...facts });
       log.info(
         {
           metric: evaluation.metric,
@@ -124,11 +118,19 @@ export function createEvaluationProcessor(deps: EvaluationProcessorDeps) {
     } catch (error) {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (isGanforgeError(error) && error.statusCode !== 503) {
-        await fail(evaluation, error.code, error.message);
+        await failEvaluation(deps.prisma, deps.events, evaluationId, error.code, error.message);
         log.info({ err: error }, 'evaluation failed');
         throw new UnrecoverableError(error.message);
       }
-      if (lastAttempt) await fail(evaluation, 'GANFORGE_ERR_INTERNAL', String(error));
+      if (lastAttempt) {
+        await failEvaluation(
+          deps.prisma,
+          deps.events,
+          evaluationId,
+          'GANFORGE_ERR_INTERNAL',
+          String(error),
+        );
+      }
       throw error;
     }
   };
@@ -216,45 +218,5 @@ export function createEvaluationProcessor(deps: EvaluationProcessorDeps) {
     const cols = dataset.height * dataset.width * dataset.channels;
     const rows = Math.min(count, dataset.count);
     return pixelRows(dataset.images.subarray(0, rows * cols), rows, cols);
-  }
-
-  async function finish(
-    evaluation: Evaluation,
-    fields: ExtractorFacts & { status: 'completed'; value: number },
-    result: Record<string, unknown>,
-  ): Promise<void> {
-    const row = await deps.prisma.evaluation.update({
-      where: { id: evaluation.id },
-      data: { ...fields, result: result as Prisma.InputJsonObject, finishedAt: new Date() },
-    });
-    await publish(row);
-  }
-
-  async function fail(evaluation: Evaluation, code: string, message: string): Promise<void> {
-    const row = await deps.prisma.evaluation.update({
-      where: { id: evaluation.id },
-      data: { status: 'failed', errorCode: code, errorMessage: message, finishedAt: new Date() },
-    });
-    await publish(row);
-  }
-
-  async function publish(row: Evaluation): Promise<void> {
-    await deps.events.publish({
-      kind: 'evaluation',
-      runId: row.runId,
-      step: row.step,
-      evaluationId: row.id,
-      metric: row.metric,
-      status: row.status === 'completed' ? 'completed' : 'failed',
-      value: row.value,
-      datasetId: row.datasetId,
-      extractorName: row.extractorName,
-      extractorSha256: row.extractorSha256,
-      resize: row.resize,
-      generatedSamples: row.generatedSamples,
-      realSamples: row.realSamples,
-      realSplit: row.realSplit,
-      ...(row.errorCode ? { errorCode: row.errorCode } : {}),
-    });
   }
 }

@@ -5,7 +5,7 @@
  * test chooses.
  */
 import path from 'node:path';
-import { Worker, type Job } from 'bullmq';
+import { QueueEvents, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -13,6 +13,7 @@ import type { PrismaClient } from '../db/client.js';
 import { evaluationQueueName, type EvaluationJobData } from '../queue/evaluation-queue.js';
 import type { RunEventStream } from '../queue/event-stream.js';
 import { ArtifactStore } from '../storage/artifacts.js';
+import { failEvaluation } from './evaluation-records.js';
 import {
   createEvaluationProcessor,
   type EvaluationDependencies,
@@ -55,6 +56,22 @@ export async function startEvaluationWorker(
     chunkSize: options.chunkSize ?? 64,
     logger,
   });
+  // A job whose workers died more than maxStalledCount times fails inside a Redis script, seen
+  // only on the queue's event stream; its row would otherwise stay `running` for ever.
+  const queueEvents = new QueueEvents(evaluationQueueName, {
+    connection: options.redis.duplicate({ maxRetriesPerRequest: null }),
+    prefix: config.prefix,
+  });
+  queueEvents.on('failed', ({ jobId, failedReason }) => {
+    const code = failedReason.includes('stalled')
+      ? 'GANFORGE_ERR_STALLED'
+      : 'GANFORGE_ERR_INTERNAL';
+    failEvaluation(options.prisma, options.events, jobId, code, failedReason).catch(
+      (err: unknown) => logger.error({ err, jobId }, 'could not record a failed evaluation'),
+    );
+  });
+  await queueEvents.waitUntilReady();
+
   const worker = new Worker<EvaluationJobData, EvaluationOutcome>(
     evaluationQueueName,
     (job) => processor(job),
@@ -78,6 +95,7 @@ export async function startEvaluationWorker(
     worker,
     async close() {
       await worker.close();
+      await queueEvents.close();
     },
   };
 }
