@@ -56,8 +56,6 @@ export interface EvaluationProcessorDeps {
   artifacts: ArtifactStore;
   extractors: EvaluationDependencies;
   extractorContext: ExtractorContext;
-  /** Images generated and extracted between two yields to the event loop. */
-  chunkSize: number;
   logger: Logger;
 }
 
@@ -141,8 +139,7 @@ export function createEvaluationProcessor(deps: EvaluationProcessorDeps) {
     const trainer = await restoreCheckpoint(evaluation.checkpointId);
     try {
       const shape = getDataset(evaluation.datasetId).shape;
-      const chunks = () =>
-        generatedImageChunks(trainer, evaluation.generatedSamples, shape, deps.chunkSize);
+      const chunks = () => generatedImageChunks(trainer, evaluation.generatedSamples, shape);
       const metric = evaluation.metric as MetricName;
       if (metric === 'parzen') {
         const generated = await generatedPixels(chunks(), evaluation.generatedSamples);

@@ -16,20 +16,27 @@ import type {
 import type { FeatureMatrix } from '../metrics/feature-matrix.js';
 
 /**
- * Yields `count` generated images as NHWC tensors of at most `chunkSize` images, centre-cropped
- * to `shape` when the run trained on padded data (imageSize 32 for 28x28 MNIST pads centred,
- * see gatherImages). Each tensor belongs to the caller.
+ * Images per chunk. It is fixed, not tuned per machine: generators that draw noise inputs
+ * (StyleGAN) seed them per chunk, so the chunking is part of what makes a checkpoint's images
+ * repeatable. It also bounds the longest synchronous stretch: 16 images through Inception-v3 take
+ * seconds on a CPU, far inside the job's lock.
+ */
+export const evaluationChunkSize = 16;
+
+/**
+ * Yields `count` generated images as NHWC tensors of at most evaluationChunkSize images,
+ * centre-cropped to `shape` when the run trained on padded data (imageSize 32 for 28x28 MNIST pads
+ * centred, see gatherImages). Each tensor belongs to the caller.
  */
 export async function* generatedImageChunks(
   trainer: GanTrainer,
   count: number,
   shape: ImageShape,
-  chunkSize: number,
 ): AsyncGenerator<tf.Tensor4D> {
   const { seed, latentDim } = trainer.config;
   const noise = new Random(deriveSeed(seed, 'evaluation-noise'));
-  for (let start = 0, chunk = 0; start < count; start += chunkSize, chunk++) {
-    const size = Math.min(chunkSize, count - start);
+  for (let start = 0, chunk = 0; start < count; start += evaluationChunkSize, chunk++) {
+    const size = Math.min(evaluationChunkSize, count - start);
     const images = tf.tidy(() => {
       const z = tf.tensor2d(noise.normals(size * latentDim), [size, latentDim]);
       const full = trainer.generate(z, deriveSeed(seed, `evaluation-noise-inputs-${chunk}`));

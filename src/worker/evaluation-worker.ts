@@ -28,8 +28,6 @@ export interface EvaluationWorkerOptions {
   events: RunEventStream;
   extractors: EvaluationDependencies;
   logger: Logger;
-  /** Images per chunk between two yields; default 64. */
-  chunkSize?: number;
 }
 
 export interface EvaluationWorker {
@@ -53,7 +51,6 @@ export async function startEvaluationWorker(
     artifacts: new ArtifactStore(config.artifactsDir),
     extractors: options.extractors,
     extractorContext: { cacheDir: path.join(config.artifactsDir, 'extractors') },
-    chunkSize: options.chunkSize ?? 64,
     logger,
   });
   // A job whose workers died more than maxStalledCount times fails inside a Redis script, seen

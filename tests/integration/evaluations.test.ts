@@ -52,8 +52,6 @@ let events: RunEventStream;
 let artifactsDir: string;
 const prefix = `test-evaluations-${process.pid}`;
 const extractors = projectionDependencies();
-/** Small chunks, so a 40-image evaluation crosses chunk boundaries (16 + 16 + 8). */
-const chunkSize = 16;
 const timeoutMs = 180_000;
 
 beforeAll(async () => {
@@ -81,7 +79,6 @@ beforeAll(async () => {
     events,
     extractors,
     logger,
-    chunkSize,
   });
 });
 
@@ -179,6 +176,7 @@ describe('on-demand evaluations', { timeout: 2 * timeoutMs }, () => {
     expect((await runFinished(runId)).status).toBe('completed');
   });
 
+  // 40 images are generated in chunks of 16, 16 and 8 (evaluationChunkSize).
   it('queues, scores the latest checkpoint, stores the protocol and publishes an event', async () => {
     const queued = await request(app.server)
       .post(`/v1/runs/${runId}/evaluations`)
@@ -205,7 +203,7 @@ describe('on-demand evaluations', { timeout: 2 * timeoutMs }, () => {
     );
     const trainer = await restoredTrainer(runId, 4);
     const generated = await extractGeneratedFeatures(
-      generatedImageChunks(trainer, 40, mnistShape, chunkSize),
+      generatedImageChunks(trainer, 40, mnistShape),
       extractor,
       40,
     );
@@ -260,15 +258,12 @@ describe('on-demand evaluations', { timeout: 2 * timeoutMs }, () => {
     );
     const trainer = await restoredTrainer(runId, 2);
     const generated = await extractGeneratedFeatures(
-      generatedImageChunks(trainer, 40, mnistShape, chunkSize),
+      generatedImageChunks(trainer, 40, mnistShape),
       extractor,
       40,
     );
     const real = await projectRealImages(extractor, 'mnist', 'test', 40);
-    const pixels = await generatedPixels(
-      generatedImageChunks(trainer, 40, mnistShape, chunkSize),
-      40,
-    );
+    const pixels = await generatedPixels(generatedImageChunks(trainer, 40, mnistShape), 40);
     trainer.dispose();
     extractor.dispose();
     const [train, test] = await Promise.all([
@@ -425,7 +420,7 @@ describe('scheduled evaluations', { timeout: 2 * timeoutMs }, () => {
     );
     const trainer = await restoredTrainer(runId, 6);
     const generated = await extractGeneratedFeatures(
-      generatedImageChunks(trainer, 20, getDataset('mnist').shape, chunkSize),
+      generatedImageChunks(trainer, 20, getDataset('mnist').shape),
       extractor,
       20,
     );
