@@ -5,8 +5,9 @@
  * compares them with the real split's (cached by the extractor side), writes the row and publishes
  * an `evaluation` event on the run's stream.
  *
- * It runs in the worker's own process; each chunk is short and the loop yields between chunks, so
- * BullMQ keeps renewing the job's lock (see DESIGN.md, Processes).
+ * It runs in the worker's own process, whose event loop renews the locks of all its jobs (see
+ * DESIGN.md, Processes): images are generated and extracted in short chunks with a yield between
+ * them, and the metric, a long synchronous computation, runs on a worker thread.
  */
 import { createHash } from 'node:crypto';
 import { UnrecoverableError, type Job } from 'bullmq';
@@ -29,7 +30,8 @@ import type { EvaluationJobData } from '../queue/evaluation-queue.js';
 import type { RunEventStream } from '../queue/event-stream.js';
 import type { ArtifactStore } from '../storage/artifacts.js';
 import { completeEvaluation, failEvaluation, type ExtractorFacts } from './evaluation-records.js';
-import { featureScore, needsRealFeatures, parzenScore, type Score } from './evaluation-score.js';
+import { needsRealFeatures, type Score } from './evaluation-score.js';
+import { scoreOffThread } from './score-off-thread.js';
 import {
   extractGeneratedFeatures,
   generatedImageChunks,
@@ -145,7 +147,8 @@ export function createEvaluationProcessor(deps: EvaluationProcessorDeps) {
         const generated = await generatedPixels(chunks(), evaluation.generatedSamples);
         const validation = await realPixels(evaluation.datasetId, 'train', evaluation.realSamples);
         const test = await realPixels(evaluation.datasetId, 'test', evaluation.realSamples);
-        return { score: parzenScore(generated, validation, test), facts: pixelFacts };
+        const score = await scoreOffThread({ metric, generated, validation, test });
+        return { score, facts: pixelFacts };
       }
 
       const request = {
@@ -168,7 +171,12 @@ export function createEvaluationProcessor(deps: EvaluationProcessorDeps) {
               deps.extractorContext,
             )
           : null;
-        const score = await featureScore(metric, generated, real, extractor.name);
+        const score = await scoreOffThread({
+          metric,
+          generated,
+          real,
+          extractorName: extractor.name,
+        });
         const facts = {
           extractorName: extractor.name,
           extractorSha256: extractor.sha256,

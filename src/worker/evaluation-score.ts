@@ -20,11 +20,27 @@ export const kidSubsets = 100;
 export const kidMaxSubsetSize = 1000;
 export const precisionRecallNeighbours = 3;
 
+/** Everything a score is computed from: plain data, so it can cross to a worker thread. */
+export type ScoreInput =
+  | { metric: 'parzen'; generated: FeatureMatrix; validation: FeatureMatrix; test: FeatureMatrix }
+  | {
+      metric: Exclude<MetricName, 'parzen'>;
+      generated: ExtractedFeatures;
+      real: ExtractedFeatures | null;
+      extractorName: string;
+    };
+
 export interface Score {
   /** FID, IS mean, KID mean, Parzen mean log-likelihood or precision. */
   value: number;
   /** Everything else the metric reports. */
   result: Record<string, unknown>;
+}
+
+export function computeScore(input: ScoreInput): Promise<Score> | Score {
+  return input.metric === 'parzen'
+    ? parzenScore(input.generated, input.validation, input.test)
+    : featureScore(input.metric, input.generated, input.real, input.extractorName);
 }
 
 /** Whether the metric compares with real features (IS looks at generated samples only). */

@@ -1,8 +1,8 @@
 /**
- * The worker process's BullMQ worker on the `evaluation` queue. Evaluations run in this process
- * (not sandboxed like training): they work in short chunks and yield between them, and they take
- * their feature extractors from `extractors`, which the composition root (worker-command.ts) or a
- * test chooses.
+ * The worker process's BullMQ worker on the `evaluation` queue. Evaluations run in this process,
+ * not sandboxed like training: they generate and extract in short chunks, yielding between them,
+ * and compute the metric on a worker thread (score-off-thread.ts). Their feature extractors come
+ * from `extractors`, which the composition root (worker-command.ts) or a test chooses.
  */
 import path from 'node:path';
 import { QueueEvents, Worker, type Job } from 'bullmq';
