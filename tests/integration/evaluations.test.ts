@@ -12,7 +12,9 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Value } from 'typebox/value';
 import { buildApp } from '../../src/api/app.js';
+import { RunEventSchema } from '../../src/api/schemas/stream.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Evaluation } from '../../src/db/generated/client.js';
 import { getDataset } from '../../src/data/datasets.js';
@@ -413,6 +415,12 @@ describe('scheduled evaluations', { timeout: 2 * timeoutMs }, () => {
       [6, 'fid'],
       [6, 'is'],
     ]);
+    // Every event of the run, evaluations included, is what the documented RunEvent says.
+    const all = await events.read(runId);
+    expect(new Set(all.map((e) => e.kind))).toEqual(
+      new Set(['status', 'scalars', 'sample', 'checkpoint', 'evaluation']),
+    );
+    expect(all.filter((e) => !Value.Check(RunEventSchema, e))).toEqual([]);
     // The IS of the last checkpoint, recomputed.
     const extractor = await extractors.loadExtractor(
       { kind: 'classifier', datasetId: 'mnist' },

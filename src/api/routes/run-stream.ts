@@ -79,7 +79,8 @@ export const runStreamRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['runs'],
         summary: 'Follow a run live (WebSocket)',
         description:
-          'Upgrade to a WebSocket. The server sends each RunEvent of the run as one JSON text ' +
+          'Upgrade to a WebSocket. The server sends each RunEvent (components/schemas/RunEvent) ' +
+          'of the run as one JSON text ' +
           'message, in seq order, once: first the events after `after` (or the Last-Event-ID ' +
           'header; all kept events when neither is given), then live ones. After the terminal ' +
           'status event (completed, failed, cancelled, diverged) it closes with 1000. Kinds: ' +
