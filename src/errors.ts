@@ -27,7 +27,16 @@ export const errorCodes = {
     status: 400,
     description: 'Class-probability rows must lie in [0, 1] and sum to 1 within 1e-6.',
   },
+  GANFORGE_ERR_METRIC_UNSUPPORTED: {
+    status: 400,
+    description:
+      'The metric cannot be computed with this feature extractor (the Inception Score needs class probabilities).',
+  },
   GANFORGE_ERR_NOT_FOUND: { status: 404, description: 'No such resource.' },
+  GANFORGE_ERR_CHECKPOINT_NOT_FOUND: {
+    status: 404,
+    description: 'The run has no checkpoint at this step (or none yet).',
+  },
   GANFORGE_ERR_RUN_NOT_FOUND: { status: 404, description: 'No run has this id.' },
   GANFORGE_ERR_ARTIFACT_NOT_FOUND: { status: 404, description: 'The artifact file is missing.' },
   GANFORGE_ERR_RUN_FINISHED: {
@@ -50,6 +59,10 @@ export const errorCodes = {
   GANFORGE_ERR_CHECKPOINT_CORRUPT: {
     status: 500,
     description: 'A checkpoint file does not match its recorded hash or format.',
+  },
+  GANFORGE_ERR_EXTRACTOR_UNAVAILABLE: {
+    status: 500,
+    description: 'The worker has no feature extractor of the requested kind.',
   },
   GANFORGE_ERR_STALLED: {
     status: 500,

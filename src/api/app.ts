@@ -13,6 +13,7 @@ import { queuesPlugin } from './plugins/queues.js';
 import { runEventsPlugin } from './plugins/run-events.js';
 import { checkpointRoutes } from './routes/checkpoints.js';
 import { datasetRoutes } from './routes/datasets.js';
+import { evaluationRoutes } from './routes/evaluations.js';
 import { healthRoutes } from './routes/health.js';
 import { runStreamRoutes } from './routes/run-stream.js';
 import { runRoutes } from './routes/runs.js';
@@ -66,6 +67,7 @@ const apiPlugin = fp<Record<never, never>>(
     await app.register(scalarRoutes, { prefix: '/v1' });
     await app.register(sampleRoutes, { prefix: '/v1' });
     await app.register(checkpointRoutes, { prefix: '/v1' });
+    await app.register(evaluationRoutes, { prefix: '/v1' });
   },
   { name: 'ganforge-api' },
 );

@@ -6,10 +6,17 @@ import {
   modelNames,
   trainingDefaults,
   type DatasetName,
+  type EvaluationSchedule,
   type ModelName,
   type TrainingConfig,
 } from '../gan/training-config.js';
 import { resolveModelWidth } from '../gan/models/index.js';
+import {
+  availableRealImages,
+  defaultEvaluationSamples,
+  defaultRealSamples,
+} from './evaluation-request.js';
+import type { EvaluationScheduleRequest } from './schemas/evaluations.js';
 import type { CreateRunRequest } from './schemas/runs.js';
 
 /**
@@ -45,9 +52,10 @@ export function resolveTrainingConfig(
     });
   }
 
+  const { evaluation, ...settings } = request;
   const config: TrainingConfig = withModelDefaults({
     ...trainingDefaults,
-    ...request,
+    ...settings,
     model,
     // The Dataset table lists the built-in datasets the worker can load.
     dataset: dataset.id as DatasetName,
@@ -55,6 +63,7 @@ export function resolveTrainingConfig(
     width: resolveModelWidth(model, { width: request.width }),
     imageSize: request.imageSize ?? defaultImageSize(model, dataset),
   });
+  if (evaluation) config.evaluation = resolveSchedule(evaluation, config, dataset);
 
   const side = Math.round(Math.sqrt(config.sampleCount));
   if (side * side !== config.sampleCount) {
@@ -84,6 +93,42 @@ export function resolveTrainingConfig(
     );
   }
   return config;
+}
+
+/**
+ * The schedule with its defaults. Evaluations score checkpoints, so `every` must be a multiple of
+ * checkpointEvery: each scheduled step then has a checkpoint, and no evaluation is silently moved.
+ */
+function resolveSchedule(
+  request: EvaluationScheduleRequest,
+  config: TrainingConfig,
+  dataset: Dataset,
+): EvaluationSchedule {
+  if (request.every % config.checkpointEvery !== 0) {
+    throw invalid(
+      `evaluation.every (${request.every}) must be a multiple of checkpointEvery ` +
+        `(${config.checkpointEvery})`,
+      'evaluation.every',
+    );
+  }
+  const samples = request.samples ?? defaultEvaluationSamples;
+  const realSplit = request.realSplit ?? 'test';
+  const available = availableRealImages(request.metrics, realSplit, dataset);
+  const realSamples = request.realSamples ?? defaultRealSamples(samples, available);
+  if (realSamples > available) {
+    throw invalid(
+      `evaluation.realSamples (${realSamples}) exceeds the ${available} real images available`,
+      'evaluation.realSamples',
+    );
+  }
+  return {
+    every: request.every,
+    metrics: [...request.metrics],
+    samples,
+    extractor: request.extractor ?? 'classifier',
+    realSamples,
+    realSplit,
+  };
 }
 
 /** The models whose networks double a 4x4 map up to the image side (progressive-gan.ts). */

@@ -65,6 +65,12 @@ export async function listSamples(runId) {
   return page.items;
 }
 
+/** The run's evaluations, by step. */
+export async function listEvaluations(runId) {
+  const page = await getJson(`${runPath(runId)}/evaluations`);
+  return page.items;
+}
+
 /** WebSocket address of the run's event stream, resuming after `afterSeq` when given. */
 export function streamUrl(runId, afterSeq) {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';

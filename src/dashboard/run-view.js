@@ -1,5 +1,5 @@
-/* global requestAnimationFrame, cancelAnimationFrame */
-import { getRun, getScalars, listSamples } from './api.js';
+/* global requestAnimationFrame, cancelAnimationFrame, setTimeout, clearTimeout */
+import { getRun, getScalars, listEvaluations, listSamples } from './api.js';
 import { h, replaceChildren } from './dom.js';
 import {
   formatBytes,
@@ -9,6 +9,7 @@ import {
   setStatusBadge,
   statusBadge,
 } from './format.js';
+import { EvaluationTable } from './evaluation-table.js';
 import { LossChart } from './loss-chart.js';
 import { RunStream } from './run-stream.js';
 
@@ -22,6 +23,11 @@ const stats = [
 ];
 const terminalStatuses = new Set(['completed', 'failed', 'cancelled', 'diverged']);
 const eventLogLimit = 100;
+/**
+ * How often a finished run's page reloads its evaluations while some are pending: those of the
+ * last checkpoint finish after the run, when the stream has closed.
+ */
+const evaluationPollMs = 5000;
 
 /** Shows one run and follows it live; returns a function that stops following. */
 export function showRun(root, runId) {
@@ -46,6 +52,8 @@ class RunView {
     this.latestStats = new Map();
     this.latestStatsStep = -1;
     this.sample = undefined;
+    this.evaluations = new EvaluationTable();
+    this.evaluationPoll = undefined;
     replaceChildren(root, h('p', { class: 'message' }, 'Loading run…'));
   }
 
@@ -53,11 +61,13 @@ class RunView {
     let run;
     let losses;
     let samples;
+    let evaluations;
     try {
-      [run, losses, samples] = await Promise.all([
+      [run, losses, samples, evaluations] = await Promise.all([
         getRun(this.runId),
         getScalars(this.runId, lossNames),
         listSamples(this.runId),
+        listEvaluations(this.runId),
       ]);
     } catch (error) {
       if (!this.disposed) this.showLoadError(error);
@@ -76,6 +86,7 @@ class RunView {
     }
     this.chartDirty = true;
     this.sample = samples.at(-1);
+    this.evaluations.set(evaluations);
     await this.loadLatestStats(losses);
     this.flush();
 
@@ -104,6 +115,7 @@ class RunView {
     this.disposed = true;
     this.stream?.close();
     this.chart?.destroy();
+    clearTimeout(this.evaluationPoll);
     if (this.frame !== undefined) cancelAnimationFrame(this.frame);
   }
 
@@ -140,6 +152,16 @@ class RunView {
       case 'log':
         this.logEvent(event, event.message, event.level);
         break;
+      case 'evaluation':
+        this.evaluations.set([event]);
+        this.logEvent(
+          event,
+          event.status === 'completed'
+            ? `${event.metric} ${formatNumber(event.value)}`
+            : `${event.metric} failed: ${event.errorCode ?? ''}`,
+          event.status === 'completed' ? 'info' : 'warn',
+        );
+        break;
     }
     this.scheduleFlush();
   }
@@ -153,6 +175,18 @@ class RunView {
     this.run = { ...run, status: finalStatus };
     this.step = Math.max(this.step, run.step);
     this.scheduleFlush();
+    await this.pollEvaluations();
+  }
+
+  /** Reloads the evaluations until none is queued or running. */
+  async pollEvaluations() {
+    const evaluations = await listEvaluations(this.runId).catch(() => undefined);
+    if (this.disposed) return;
+    if (evaluations) this.evaluations.set(evaluations);
+    this.scheduleFlush();
+    if (this.evaluations.hasPending()) {
+      this.evaluationPoll = setTimeout(() => void this.pollEvaluations(), evaluationPollMs);
+    }
   }
 
   scheduleFlush() {
@@ -185,6 +219,7 @@ class RunView {
       this.chart.redraw();
     }
     this.showSample();
+    this.evaluations.render();
   }
 
   showSample() {
@@ -280,6 +315,7 @@ class RunView {
         h('figure', { class: 'panel' }, h('figcaption', {}, 'Losses'), parts.chartBox),
         h('figure', { class: 'panel sample' }, parts.image, parts.caption),
       ),
+      h('section', { class: 'panel' }, h('h3', {}, 'Evaluations'), this.evaluations.element),
       h('section', { class: 'panel' }, h('h3', {}, 'Events'), parts.eventLog),
     );
     replaceChildren(this.root, h('p', {}, h('a', { href: '#/' }, '← All runs')), parts.root);

@@ -17,6 +17,36 @@ export type ModelName = (typeof modelNames)[number];
 export const datasetNames = ['mnist', 'fashion-mnist'] as const;
 export type DatasetName = (typeof datasetNames)[number];
 
+/** The scores an evaluation can compute (src/metrics). */
+export const metricNames = ['fid', 'is', 'kid', 'parzen', 'precision-recall'] as const;
+export type MetricName = (typeof metricNames)[number];
+
+/** Lower is better for the distances (FID, KID), higher for the rest. */
+export function lowerIsBetter(metric: MetricName): boolean {
+  return metric === 'fid' || metric === 'kid';
+}
+
+/** Feature extractors of FID, IS, KID and precision/recall; Parzen windows work on pixels. */
+export const extractorKinds = ['classifier', 'inception'] as const;
+export type ExtractorKind = (typeof extractorKinds)[number];
+
+/**
+ * Evaluations queued while a run trains: at every step that is a multiple of `every` (a multiple
+ * of checkpointEvery, so each lands on a checkpoint) and at the last step, one per metric.
+ */
+// A type, not an interface: the config is stored as JSON, and only type aliases fit Prisma's
+// JSON input type.
+export type EvaluationSchedule = {
+  every: number;
+  metrics: MetricName[];
+  /** Images generated per evaluation. */
+  samples: number;
+  extractor: ExtractorKind;
+  /** Real images compared against (the Parzen window's test and validation sets each). */
+  realSamples: number;
+  realSplit: 'train' | 'test';
+};
+
 export interface TrainingConfig {
   model: ModelName;
   dataset: DatasetName;
@@ -61,6 +91,8 @@ export interface TrainingConfig {
   checkpointEvery: number;
   /** Images in each sample grid (a square number: 16, 36, 64 ...). */
   sampleCount: number;
+  /** Scheduled evaluations; none when absent. */
+  evaluation?: EvaluationSchedule;
 }
 
 /** Defaults every model shares; objectives.ts adds each model's own. */

@@ -446,10 +446,18 @@ export class GanTrainer implements GanParts {
    * inputs draw them from a fixed seed, so every grid of a run shows the same noise.
    */
   sampleFixed(): tf.Tensor4D {
+    return this.generate(this.fixedNoise, deriveSeed(this.config.seed, 'sample-noise-inputs'));
+  }
+
+  /**
+   * G(z) of the sampling generator in inference mode, at the full image size; caller disposes.
+   * `noiseSeed` seeds the noise inputs of the generators that draw them.
+   */
+  generate(z: tf.Tensor2D, noiseSeed: number): tf.Tensor4D {
     const generator = this.samplingGenerator;
-    const options = { training: false, seed: deriveSeed(this.config.seed, 'sample-noise-inputs') };
+    const options = { training: false, seed: noiseSeed };
     return tf.tidy(() => {
-      let images = generator.apply(this.fixedNoise, options) as tf.Tensor4D;
+      let images = generator.apply(z, options) as tf.Tensor4D;
       while (images.shape[1] < this.imageShape.height) images = upsample2x(images);
       return images;
     });

@@ -21,7 +21,28 @@ export type RunEventBody =
   | (EventBase & { kind: 'scalars'; values: Record<string, number> })
   | (EventBase & { kind: 'sample'; url: string; width: number; height: number })
   | (EventBase & { kind: 'checkpoint'; url: string; sha256: string; bytes: number })
-  | (EventBase & { kind: 'log'; level: 'info' | 'warn' | 'error'; message: string });
+  | (EventBase & { kind: 'log'; level: 'info' | 'warn' | 'error'; message: string })
+  | (EventBase & EvaluationEventFields & { kind: 'evaluation' });
+
+/**
+ * A finished evaluation of the checkpoint at `step`, with its protocol. It can arrive after the
+ * run's terminal status: an evaluation of the last checkpoint finishes after the run does.
+ */
+export interface EvaluationEventFields {
+  evaluationId: string;
+  metric: string;
+  status: 'completed' | 'failed';
+  /** The headline number (see GET /v1/runs/:id/evaluations); null when it failed. */
+  value: number | null;
+  datasetId: string;
+  extractorName: string | null;
+  extractorSha256: string | null;
+  resize: string | null;
+  generatedSamples: number;
+  realSamples: number;
+  realSplit: string;
+  errorCode?: string;
+}
 
 export type RunEvent = RunEventBody & { seq: string };
 

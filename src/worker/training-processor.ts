@@ -24,6 +24,7 @@ import { deriveSeed } from '../gan/random.js';
 import type { TrainingConfig } from '../gan/training-config.js';
 import { GanTrainer } from '../gan/training.js';
 import { clearCancellation, isCancellationRequested } from '../queue/cancellation.js';
+import type { EvaluationQueue } from '../queue/evaluation-queue.js';
 import type { RunEventStream } from '../queue/event-stream.js';
 import type { TrainingJobData } from '../queue/training-queue.js';
 import type { ArtifactStore } from '../storage/artifacts.js';
@@ -35,12 +36,15 @@ import {
 } from '../storage/run-artifacts.js';
 import { restoreLatestCheckpoint } from './resume.js';
 import { RunLifecycle } from './run-lifecycle.js';
+import { isScheduledEvaluationStep, queueScheduledEvaluations } from './scheduled-evaluations.js';
 
 export interface TrainingProcessorDeps {
   prisma: PrismaClient;
   redis: Redis;
   events: RunEventStream;
   artifacts: ArtifactStore;
+  /** Where the run's scheduled evaluations go (config.evaluation). */
+  evaluationQueue: EvaluationQueue;
   /** Redis key prefix, shared with the API (cancel requests). */
   prefix: string;
   /** The TensorFlow.js backend this worker selected at start; recorded on every run. */
@@ -194,8 +198,17 @@ export function createTrainingProcessor(deps: TrainingProcessorDeps) {
           log.info({ step, dLoss: losses.dLoss, gLoss: losses.gLoss }, 'sample written');
         }
         if (step % config.checkpointEvery === 0 || last) {
-          await writeCheckpoint(trainer, sampler, step);
+          const checkpoint = await writeCheckpoint(trainer, sampler, step);
           checkpointed = step;
+          if (isScheduledEvaluationStep(config, step)) {
+            await queueScheduledEvaluations(
+              deps.prisma,
+              deps.evaluationQueue,
+              runId,
+              config,
+              checkpoint,
+            );
+          }
         }
         // Lets the sandbox's IPC (a cancel from the worker) and Redis replies through.
         await yieldToEventLoop();
@@ -258,7 +271,7 @@ export function createTrainingProcessor(deps: TrainingProcessorDeps) {
       trainer: GanTrainer,
       sampler: BatchSampler,
       step: number,
-    ): Promise<void> {
+    ): Promise<{ id: string; step: number }> {
       const state = trainer.exportState();
       const samplerState: BatchSamplerState = sampler.getState();
       const encoded = encodeCheckpoint({
@@ -267,7 +280,7 @@ export function createTrainingProcessor(deps: TrainingProcessorDeps) {
       });
       const stored = await deps.artifacts.put(checkpointArtifactPath(runId, step), encoded);
       const row = { path: stored.path, sha256: stored.sha256, bytes: stored.bytes };
-      await deps.prisma.checkpoint.upsert({
+      const checkpoint = await deps.prisma.checkpoint.upsert({
         where: { runId_step: { runId, step } },
         create: { runId, step, ...row },
         update: row,
@@ -281,6 +294,7 @@ export function createTrainingProcessor(deps: TrainingProcessorDeps) {
         sha256: stored.sha256,
         bytes: stored.bytes,
       });
+      return checkpoint;
     }
   };
 }

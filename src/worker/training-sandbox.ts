@@ -8,6 +8,7 @@
  * The child reads the worker's configuration from its environment (worker.ts passes it on) and
  * opens its own clients and compute engine once, for every job it trains.
  */
+import { createEvaluationQueue } from '../queue/evaluation-queue.js';
 import { RunEventStream } from '../queue/event-stream.js';
 import { loadConfig } from '../config.js';
 import { initEngine } from '../gan/engine.js';
@@ -41,6 +42,7 @@ async function openProcessor(): Promise<ReturnType<typeof createTrainingProcesso
       maxLen: config.eventsMaxLen,
     }),
     artifacts: new ArtifactStore(config.artifactsDir),
+    evaluationQueue: createEvaluationQueue(services.redis, config.prefix),
     prefix: config.prefix,
     backend: engine.backend,
     logger,

@@ -246,6 +246,75 @@ describe('dashboard', () => {
     await later.close();
   });
 
+  it("shows a run's evaluations, live and those that finish after the run", async () => {
+    const runId = await submitRun(4);
+    await markRunning(runId);
+    const checkpoint = await db.prisma.checkpoint.create({
+      data: { runId, step: 2, path: 'unused', sha256: 'a'.repeat(64), bytes: 1 },
+    });
+    const protocol = {
+      runId,
+      checkpointId: checkpoint.id,
+      step: 2,
+      datasetId: 'mnist',
+      extractor: 'classifier',
+      generatedSamples: 100,
+      realSamples: 100,
+      realSplit: 'test',
+    };
+    const fid = await db.prisma.evaluation.create({ data: { ...protocol, metric: 'fid' } });
+
+    const { page } = await openPage(`#/runs/${runId}`);
+    const fidRow = `#evaluations tr[data-evaluation-id="${fid.id}"]`;
+    await page.locator(`${fidRow}[data-status="queued"]`).waitFor(shown);
+
+    const facts = { extractorName: 'classifier-mnist', extractorSha256: 'b'.repeat(64) };
+    await db.prisma.evaluation.update({
+      where: { id: fid.id },
+      data: { status: 'completed', value: 12.5, resize: 'none', ...facts },
+    });
+    await events.publish({
+      kind: 'evaluation',
+      runId,
+      step: 2,
+      evaluationId: fid.id,
+      metric: 'fid',
+      status: 'completed',
+      value: 12.5,
+      datasetId: 'mnist',
+      resize: 'none',
+      generatedSamples: 100,
+      realSamples: 100,
+      realSplit: 'test',
+      ...facts,
+    });
+    await page.locator(`${fidRow}[data-status="completed"]`).waitFor(shown);
+    expect(await page.locator(`${fidRow} td`).allTextContents()).toEqual([
+      '2',
+      'fid',
+      '12.5',
+      'completed',
+      'classifier-mnist',
+      '100',
+      '100 test',
+    ]);
+    expect((await page.locator('#event-log li').allTextContents())[0]).toBe('step 2 fid 12.5');
+
+    // Queued when the run ends, scored after its stream has closed: the page reloads it.
+    const is = await db.prisma.evaluation.create({ data: { ...protocol, metric: 'is' } });
+    await finishRun(runId, 4);
+    await page.locator('#connection-state[data-state="finished"]').waitFor(shown);
+    await db.prisma.evaluation.update({
+      where: { id: is.id },
+      data: { status: 'completed', value: 8.25, ...facts },
+    });
+    await page
+      .locator(`#evaluations tr[data-evaluation-id="${is.id}"][data-status="completed"]`)
+      .waitFor({ timeout: 15_000 });
+    expect(await text(page, `tr[data-evaluation-id="${is.id}"] .evaluation-value`)).toBe('8.25');
+    await page.close();
+  });
+
   it('shows text from the server as text, never as markup', async () => {
     const runId = await submitRun(4);
     const message = '<img src=x onerror="document.title=\'owned\'">';

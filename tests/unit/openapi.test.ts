@@ -41,11 +41,13 @@ describe('openapi.yaml', () => {
     expect(Object.keys(committed.paths).sort()).toEqual([
       '/healthz',
       '/v1/datasets',
+      '/v1/evaluations',
       '/v1/runs',
       '/v1/runs/{id}',
       '/v1/runs/{id}/cancel',
       '/v1/runs/{id}/checkpoints',
       '/v1/runs/{id}/checkpoints/{step}/file',
+      '/v1/runs/{id}/evaluations',
       '/v1/runs/{id}/samples',
       '/v1/runs/{id}/samples/{step}.png',
       '/v1/runs/{id}/scalars',

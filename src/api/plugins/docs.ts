@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import fp from 'fastify-plugin';
 import { errorCodes } from '../../errors.js';
 import { ErrorResponseSchema } from '../schemas/common.js';
+import { RunEventSchema } from '../schemas/stream.js';
 
 /** Every error code with its HTTP status and meaning, as an OpenAPI extension. */
 const errorCodeExtension: Record<string, unknown> = {
@@ -20,6 +21,7 @@ const errorCodeExtension: Record<string, unknown> = {
 export const docsPlugin = fp(
   async (app) => {
     app.addSchema(ErrorResponseSchema);
+    app.addSchema(RunEventSchema);
     await app.register(swagger, {
       openapi: {
         openapi: '3.1.0',
@@ -32,6 +34,10 @@ export const docsPlugin = fp(
         tags: [
           { name: 'runs', description: 'Training runs: submit, list, cancel, follow.' },
           { name: 'artifacts', description: 'Scalars, sample grids and checkpoints of a run.' },
+          {
+            name: 'evaluations',
+            description: 'Scores of checkpoints with their protocol, and leaderboards.',
+          },
           { name: 'datasets', description: 'Built-in datasets.' },
           { name: 'health', description: 'Liveness of the API and its dependencies.' },
         ],

@@ -79,10 +79,14 @@ export const runStreamRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['runs'],
         summary: 'Follow a run live (WebSocket)',
         description:
-          'Upgrade to a WebSocket. The server sends each RunEvent of the run as one JSON text ' +
+          'Upgrade to a WebSocket. The server sends each RunEvent (components/schemas/RunEvent) ' +
+          'of the run as one JSON text ' +
           'message, in seq order, once: first the events after `after` (or the Last-Event-ID ' +
           'header; all kept events when neither is given), then live ones. After the terminal ' +
-          'status event (completed, failed, cancelled, diverged) it closes with 1000. A client ' +
+          'status event (completed, failed, cancelled, diverged) it closes with 1000. Kinds: ' +
+          'status, scalars, sample, checkpoint, log and evaluation (a finished evaluation with ' +
+          'its protocol; one of the last checkpoint can follow the terminal status, so read ' +
+          'GET /v1/runs/{id}/evaluations for the record). A client ' +
           'that falls more than 1 MiB behind is closed with 1013 and should reconnect with the ' +
           'last seq it saw. Messages from the client are ignored.',
         params: RunIdParams,

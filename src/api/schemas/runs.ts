@@ -2,6 +2,7 @@ import { Type, type Static } from 'typebox';
 import type { Run } from '../../db/generated/client.js';
 import type { TrainingConfig } from '../../gan/training-config.js';
 import { DateTime, maxRunSteps, NullableDateTime, NullableString } from './common.js';
+import { EvaluationScheduleSchema, ResolvedEvaluationScheduleSchema } from './evaluations.js';
 
 export const RunStatusSchema = Type.Enum([
   'queued',
@@ -144,6 +145,7 @@ export const CreateRunBody = Type.Object(
     sampleEvery: Type.Optional(configFields.sampleEvery),
     checkpointEvery: Type.Optional(configFields.checkpointEvery),
     sampleCount: Type.Optional(configFields.sampleCount),
+    evaluation: Type.Optional(EvaluationScheduleSchema),
   },
   { additionalProperties: false },
 );
@@ -169,6 +171,7 @@ export const TrainingConfigSchema = Type.Object(
     fadeSteps: Type.Optional(configFields.fadeSteps),
     emaDecay: Type.Optional(configFields.emaDecay),
     imageSize: Type.Optional(configFields.imageSize),
+    evaluation: Type.Optional(ResolvedEvaluationScheduleSchema),
   },
   { description: 'The full training config of the run, defaults filled in.' },
 );
