@@ -202,6 +202,42 @@ describe('wasm Tile', () => {
   });
 });
 
+describe('wasm Sum and Mean', () => {
+  // Leading axes of float32 (NHWC batch statistics, bias gradients) take the pooling path; the
+  // rest (inner or all axes, int32) the stock kernels.
+  it.each([
+    { shape: [64, 14, 14, 64], axis: [0, 1, 2], keepDims: false },
+    { shape: [5, 3, 7, 9], axis: [-4, -3, -2], keepDims: true },
+    { shape: [17, 33], axis: 0, keepDims: false },
+    { shape: [4, 6, 5], axis: [1, 0], keepDims: true },
+    { shape: [4, 6, 5], axis: [1, 2], keepDims: false },
+    { shape: [3, 4, 1], axis: [0, 1], keepDims: false },
+    { shape: [4, 6, 5], axis: [0, 1, 2], keepDims: false },
+    { shape: [4, 6, 5], axis: [0, 1], keepDims: false, dtype: 'int32' },
+  ])('match the cpu backend over $shape, axis $axis, keepDims $keepDims', async (c) => {
+    const reduced = () =>
+      tf.tidy(() => {
+        const uniform = tf.randomUniform(c.shape, -2, 3, 'float32', 14);
+        const x = c.dtype === 'int32' ? tf.cast(tf.mul(uniform, 10), 'int32') : uniform;
+        return [tf.sum(x, c.axis, c.keepDims), tf.mean(x, c.axis, c.keepDims)].map((t) => ({
+          shape: t.shape,
+          dtype: t.dtype,
+          values: t.dataSync() as Float32Array,
+        }));
+      });
+    await useBackendForTests('cpu');
+    const expected = reduced();
+    await useBackendForTests('wasm');
+    const buffersBefore = dataBuffers();
+    const actual = reduced();
+    expect(dataBuffers()).toBe(buffersBefore);
+    actual.forEach((a, i) => {
+      expect([a.shape, a.dtype]).toEqual([expected[i].shape, expected[i].dtype]);
+      expect(relativeError(a.values, expected[i].values)).toBeLessThan(1e-5);
+    });
+  });
+});
+
 describe('wasm LeakyRelu and Greater', () => {
   /** Values with zeros and both signs; LeakyRelu, its gradient (Greater, Select) and a mask. */
   function results(alpha: number): { values: number[][]; dtypes: string[] } {

@@ -1,6 +1,7 @@
 /**
  * The kernels ganforge adds to or replaces in tfjs-backend-wasm: the convolution gradients it
- * lacks or runs slowly, matmul with transposed operands, Tile, Identity, LeakyRelu and Greater.
+ * lacks or runs slowly, matmul with transposed operands, Tile, Identity, LeakyRelu, Greater, and
+ * Sum and Mean over leading axes.
  * Registered for 'wasm' only; the other backends keep their own.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -9,6 +10,7 @@ import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { greaterConfig, leakyReluConfig } from './elementwise.js';
 import { identityConfig } from './identity.js';
+import { meanConfig, sumConfig } from './reductions.js';
 import { tileConfig } from './tile.js';
 import { captureBaseKernels } from './wasm-ops.js';
 
@@ -20,6 +22,8 @@ export const wasmKernelConfigs = [
   identityConfig,
   leakyReluConfig,
   greaterConfig,
+  sumConfig,
+  meanConfig,
 ] as const;
 
 /** Idempotent: replaces whatever is registered under our kernels' names for 'wasm'. */

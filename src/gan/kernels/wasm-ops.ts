@@ -19,6 +19,7 @@ export type Shape4 = [number, number, number, number];
 /** The stock wasm kernels we build on, captured before any of ours replaces one of them. */
 const baseKernelNames = [
   'Add',
+  'AvgPool',
   'BatchMatMul',
   'Concat',
   'Conv2D',
@@ -26,6 +27,7 @@ const baseKernelNames = [
   'Greater',
   'Identity',
   'LeakyRelu',
+  'Mean',
   'Multiply',
   'PadV2',
   'Relu',
@@ -33,6 +35,7 @@ const baseKernelNames = [
   'Reverse',
   'Slice',
   'Sub',
+  'Sum',
   'Tile',
   'Transpose',
 ] as const;
