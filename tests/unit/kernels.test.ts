@@ -286,6 +286,7 @@ describe('wasm elementwise kernels on the multi-threaded build', () => {
       tf.add(tf.reshape(channel, [8, 1]), tf.reshape(channel, [1, 8])), tf.mul(x, 3),
       tf.square(x), tf.batchNorm(x, mean, tf.reshape(channel, [1, 1, 1, 8]), mean, mean, 1e-3),
       tf.grad((v) => tf.sum(tf.square(tf.mul(v, channel))))(x),
+      tf.leakyRelu(x, 0.2),
     ].map((y) => ({ shape: y.shape, values: Array.from(y.dataSync()) }));
   }`;
 

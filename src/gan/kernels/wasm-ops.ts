@@ -36,6 +36,7 @@ const baseKernelNames = [
   'Reverse',
   'Slice',
   'Square',
+  'Step',
   'Sub',
   'Sum',
   'Tile',
