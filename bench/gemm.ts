@@ -11,11 +11,15 @@
  * Ends with whether this Node can run relaxed SIMD (fused multiply-add) and whether the
  * tfjs-backend-wasm binaries use it.
  *
+ * The load averages at start are printed: on a shared machine, a busy second core makes the
+ * 2-thread figures no better than the 1-thread ones.
+ *
  * Options: --threads 1,2 (thread counts), --reps N (timed repetitions, default 9), --no-numpy.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -233,6 +237,8 @@ function relaxedSimdFacts(): void {
 export async function benchGemm(argv: string[] = process.argv.slice(2)): Promise<void> {
   const options = parseOptions(argv);
   console.log(`Matrix products of one DCGAN step (batch ${batchSize}), medians of ${options.reps}`);
+  const load = os.loadavg().map((l) => l.toFixed(2));
+  console.log(`load average (1, 5, 15 min) at start: ${load.join(', ')}`);
   for (const threads of options.threads) {
     const tfjs = runTfjsChild(threads, options.reps);
     report(tfjs, options.numpy ? runNumpy(threads, options.reps) : undefined);
