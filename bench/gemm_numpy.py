@@ -59,11 +59,8 @@ def time_product(m, k, n):
 def main():
     shapes = [tuple(int(d) for d in arg.split(",")) for arg in sys.argv[1:] if arg.count(",") == 2]
     products = [{"m": m, "k": k, "n": n, "median_ms": time_product(m, k, n)} for m, k, n in shapes]
-    print(
-        json.dumps(
-            {"threads": THREADS, "numpy": np.__version__, "blas": blas_library(), "products": products}
-        )
-    )
+    result = {"threads": THREADS, "numpy": np.__version__, "blas": blas_library()}
+    print(json.dumps({**result, "products": products}))
 
 
 if __name__ == "__main__":
