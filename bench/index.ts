@@ -1,11 +1,13 @@
 /** `npm run bench`: every benchmark, one after another (options are passed to each). */
 import { benchFid } from './fid.js';
+import { benchGemm } from './gemm.js';
 import { benchModelSteps } from './model-steps.js';
 import { benchStyleModels } from './style-models.js';
 import { benchTrainStep } from './train-step.js';
 
 const benches: [string, (argv: string[]) => Promise<void>][] = [
   ['train-step', benchTrainStep],
+  ['gemm', benchGemm],
   ['fid', benchFid],
   ['model-steps', benchModelSteps],
   ['style-models', benchStyleModels],

@@ -3,28 +3,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, useBackendForTests } from '../../src/gan/engine.js';
 import { columnLimits } from '../../src/gan/kernels/columns.js';
 import { registerWasmKernels, wasmKernelsRegistered } from '../../src/gan/kernels/index.js';
+import { dataBuffers, relativeError } from '../helpers/tensor-compare.js';
 
 type Shape4 = [number, number, number, number];
 type Pad =
   'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
-
-/** max |a - b| / max |b|: the error measure of the gradient checks. */
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  expect(scale).toBeGreaterThan(0);
-  return diff / scale;
-}
-
-/** Backend-side buffers, which count a kernel's intermediates (numTensors does not). */
-function dataBuffers(): number {
-  return tf.backend().numDataIds();
-}
 
 interface ConvCase {
   x: Shape4;
@@ -61,7 +44,8 @@ async function compareWithCpu(c: ConvCase): Promise<number[]> {
 }
 
 // Batch 64 takes the filter gradient's GEMM path, batches 1 and 8 its dilated convolution;
-// stride 2 and 3 take the input gradient's GEMM path, stride 1 its single convolution.
+// strided input gradients take one convolution per phase from 16 input channels (20 here) and
+// the GEMM path below (3 here), stride 1 its single convolution.
 const cases: ConvCase[] = [];
 for (const batch of [1, 8, 64]) {
   for (const [inChannels, outChannels] of [
@@ -98,6 +82,27 @@ cases.push(
   { x: [3, 6, 5, 2], filter: [1, 1, 2, 3], stride: 2, pad: 'valid' },
   { x: [2, 10, 10, 32], filter: [4, 4, 32, 5], stride: 2, pad: 'same' },
   { x: [2, 11, 8, 4], filter: [5, 5, 4, 3], stride: 3, pad: 'same' },
+);
+// The same geometries with 16 or more input channels, for the input gradient by phases: phases
+// no tap reaches (1x1 and 2x2 filters under strides 2 and 3), phases whose dy window is cropped
+// or padded unevenly, and the DCGAN layer 14x14x64 -> 7x7x128 at batch 8.
+cases.push(
+  {
+    x: [2, 7, 9, 17],
+    filter: [3, 3, 17, 2],
+    stride: 2,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 3],
+      [0, 0],
+    ],
+  },
+  { x: [3, 6, 5, 16], filter: [1, 1, 16, 3], stride: 2, pad: 'valid' },
+  { x: [2, 10, 9, 16], filter: [2, 2, 16, 4], stride: 3, pad: 'valid' },
+  { x: [2, 11, 8, 16], filter: [5, 5, 16, 3], stride: 3, pad: 'same' },
+  { x: [1, 13, 13, 24], filter: [4, 4, 24, 8], stride: 2, pad: 'valid' },
+  { x: [8, 14, 14, 64], filter: [5, 5, 64, 128], stride: 2, pad: 'same' },
 );
 
 describe('wasm convolution gradient kernels', () => {

@@ -10,9 +10,10 @@
  *   filter gradient: dw[(i, j, ci), co] = sum_pqn colsT[(i, j, ci), (p, q, n)] * dy[p, q, n, co],
  *                    colsT[(i, j, ci), (p, q, n)] = x[n, h, v, ci] (zero outside x).
  * The products have the same multiply-adds as the convolutions, but as one wide GEMM with no
- * indirection they beat both the per-phase convolutions (input gradient) and the dilated
- * transposed convolution (filter gradient) on XNNPACK. The column matrices are built in batch
- * (input gradient) or row (filter gradient) chunks so the heap stays bounded.
+ * indirection they beat the dilated transposed convolution (filter gradient) on XNNPACK, and the
+ * per-phase convolutions (input gradient) when the input has few channels; with more, the
+ * col2im scatter on the main thread costs more than it saves (phases.ts). The column matrices are
+ * built in batch (input gradient) or row (filter gradient) chunks so the heap stays bounded.
  */
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { WasmOps, Shape4 } from './wasm-ops.js';

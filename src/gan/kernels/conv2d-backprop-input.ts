@@ -2,10 +2,14 @@
  * Conv2DBackpropInput for wasm (the stock kernel is a naive loop, ~9x a forward convolution).
  * It is the input gradient of conv2d and the forward pass of conv2dTranspose.
  *
- * Strided: one GEMM and a col2im scatter-add (columns.ts). That measured faster on every DCGAN
- * shape than the earlier formulation as s*s stride-1 convolutions, one per output phase, whose
- * outputs then had to be interleaved (DCGAN batch 64, 7x7x128 -> 14x14x64, 5x5/2: 51 ms against
- * 58 ms CPU time; 14x14x64 -> 28x28x1: 3.4 ms against 5.3 ms).
+ * Strided, with 16 or more input channels: s*s stride-1 XNNPACK convolutions, one per output
+ * phase, copied into place (phases.ts). The convolutions run on the backend's thread pool; the
+ * interleaving is one copy of dx. DCGAN batch 64, 7x7x128 -> 14x14x64, 5x5/2: 19 ms wall with
+ * 2 threads and 33 ms with 1, against 22 and 36 ms for the GEMM and col2im below, whose
+ * scatter-add runs on the main thread alone.
+ *
+ * Strided, with fewer channels: one GEMM and a col2im scatter-add (columns.ts). XNNPACK is slow
+ * for convolutions with so few output channels (14x14x64 -> 28x28x1: 2.4 ms against 2.7).
  *
  * Stride 1: dx[h] = sum_i dy[h + padTop - i] * w[i], a plain convolution of dy, zero-padded by
  * k - 1 - padTop before, with the filter reversed and its channel axes swapped. It needs no
@@ -14,7 +18,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { inputGradientByGemm } from './columns.js';
+import { inputGradientByPhases } from './phases.js';
 import { WasmOps, window1d, type Shape4 } from './wasm-ops.js';
+
+/** Below this many dx channels, each phase convolution has too few outputs for XNNPACK. */
+const minChannelsForPhases = 16;
 
 interface BackpropInputAttrs {
   strides: number | [number, number];
@@ -91,17 +99,20 @@ const conv2dBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   );
 
   const ops = new WasmOps(backend);
-  const out =
-    info.strideHeight > 1 || info.strideWidth > 1
-      ? inputGradientByGemm(ops, dy, filter, {
-          x: inputShape,
-          dy: dy.shape as Shape4,
-          kernel: [info.filterHeight, info.filterWidth],
-          stride: [info.strideHeight, info.strideWidth],
-          padTop: info.padInfo.top,
-          padLeft: info.padInfo.left,
-        })
-      : unitStrideInputGradient(ops, dy, filter, info);
+  const geometry = {
+    x: inputShape,
+    dy: dy.shape as Shape4,
+    kernel: [info.filterHeight, info.filterWidth] as [number, number],
+    stride: [info.strideHeight, info.strideWidth] as [number, number],
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+  };
+  const strided = info.strideHeight > 1 || info.strideWidth > 1;
+  const out = !strided
+    ? unitStrideInputGradient(ops, dy, filter, info)
+    : inputShape[3] >= minChannelsForPhases
+      ? inputGradientByPhases(ops, dy, filter, geometry)
+      : inputGradientByGemm(ops, dy, filter, geometry);
   ops.dispose(out);
   return out;
 };

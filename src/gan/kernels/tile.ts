@@ -41,6 +41,14 @@ function tileInto(x: TypedArray, shape: number[], reps: number[], out: TypedArra
   else fill(0, 0, 0);
 }
 
+/** x repeated `reps` times along each axis, as a new tensor of `ops` (numeric dtypes). */
+export function tileTensor(ops: WasmOps, x: TensorInfo, reps: number[]): TensorInfo {
+  const outShape = x.shape.map((d, i) => d * reps[i]);
+  return ops.makeTyped(outShape, x.dtype, (values) => {
+    if (values.length > 0) tileInto(ops.typedValues(x), x.shape, reps, values);
+  });
+}
+
 const tile: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x } = inputs as { x: TensorInfo };
   const { reps } = attrs as { reps: number[] };
@@ -48,11 +56,7 @@ const tile: KernelFunc = ({ inputs, backend, attrs }) => {
   if (x.dtype === 'string') {
     return ops.run('Tile', { x }, { reps });
   }
-  const outShape = x.shape.map((d, i) => d * reps[i]);
-  const out = ops.makeTyped(outShape, x.dtype, (values) => {
-    if (values.length > 0) tileInto(ops.typedValues(x), x.shape, reps, values);
-  });
-  return out;
+  return tileTensor(ops, x, reps);
 };
 
 export const tileConfig: KernelConfig = {
