@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -12,6 +12,7 @@ import { classifierParameterValues } from '../../src/metrics/extractors/classifi
 import {
   classifierDir,
   classifierWeightsSha256,
+  loadClassifier,
   trainAndStoreClassifier,
   type ClassifierManifest,
 } from '../../src/metrics/extractors/classifier-store.js';
@@ -75,6 +76,30 @@ describe('classifier training', () => {
       expect(logged.filter((msg) => msg === 'training the classifier')).toHaveLength(1);
       const files = await readdir(classifierDir(dir, 'mnist'));
       expect(files.sort()).toEqual([`weights-${a.sha256}.bin`, 'manifest.json'].sort());
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a stored classifier', () => {
+  it('is trained again when its weights no longer match their hash', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ganforge-corrupt-'));
+    const logged: string[] = [];
+    const context = { cacheDir: dir, log: (msg: string) => logged.push(msg) };
+    const recipe = { ...shortRun, seed: 4 };
+    try {
+      const stored = await trainAndStoreClassifier('mnist', context, recipe);
+      const weightsPath = join(classifierDir(dir, 'mnist'), stored.weightsFile);
+      const weights = await readFile(weightsPath);
+      weights[100] ^= 0xff;
+      await writeFile(weightsPath, weights);
+
+      const reloaded = await loadClassifier('mnist', context, recipe);
+      tf.dispose(reloaded.params.variables);
+      expect(logged).toContain('stored classifier unusable, training it again');
+      expect(reloaded.manifest.sha256).toBe(stored.sha256);
+      expect(await readFile(weightsPath)).not.toEqual(weights);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

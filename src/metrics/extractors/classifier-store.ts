@@ -69,17 +69,18 @@ export function classifierWeightsSha256(values: Float32Array): string {
 const pending = new Map<string, Promise<ClassifierManifest>>();
 
 /**
- * The stored classifier of a dataset, trained (with classifierRecipe) and stored first when
- * there is none, or when the stored one is unreadable or of another architecture.
+ * The stored classifier of a dataset, trained with `recipe` and stored first when there is none,
+ * or when the stored one is unreadable, fails its hash or is of another architecture.
  */
 export async function loadClassifier(
   datasetId: string,
   context: ExtractorContext,
+  recipe: ClassifierTrainingOptions = classifierRecipe,
 ): Promise<StoredClassifier> {
   const dir = classifierDir(context.cacheDir, datasetId);
   const stored = await readStoredClassifier(dir, context);
   if (stored) return stored;
-  await trainAndStoreClassifier(datasetId, context);
+  await trainAndStoreClassifier(datasetId, context, recipe);
   const trained = await readStoredClassifier(dir, context);
   if (!trained) throw new Error(`${dir}: the classifier just stored cannot be read back`);
   return trained;
