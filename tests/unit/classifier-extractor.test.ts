@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -82,7 +83,45 @@ describe('classifier training', () => {
   });
 });
 
+/** Runs loadClassifier with the short recipe in a child process; resolves to the hash it got. */
+function loadInChildProcess(cacheDir: string, seed: number): Promise<string> {
+  const script = `
+    import { initEngine } from './src/gan/engine.ts';
+    import { loadClassifier } from './src/metrics/extractors/classifier-store.ts';
+    await initEngine('wasm');
+    const recipe = { ...${JSON.stringify(shortRun)}, seed: ${seed} };
+    const { manifest } = await loadClassifier('mnist', { cacheDir: ${JSON.stringify(cacheDir)} }, recipe);
+    console.log(manifest.sha256);
+  `;
+  return new Promise((resolve, reject) => {
+    execFile(
+      'npx',
+      ['tsx', '--input-type=module', '-e', script],
+      { encoding: 'utf8', timeout: 60_000 },
+      (err, stdout) => (err ? reject(err) : resolve(stdout.trim().split('\n').pop() as string)),
+    );
+  });
+}
+
 describe('a stored classifier', () => {
+  it('stays whole when two processes train it at once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ganforge-processes-'));
+    try {
+      const hashes = await Promise.all([loadInChildProcess(dir, 6), loadInChildProcess(dir, 6)]);
+      expect(hashes[1]).toBe(hashes[0]);
+      const files = await readdir(classifierDir(dir, 'mnist'));
+      expect(files.sort()).toEqual([`weights-${hashes[0]}.bin`, 'manifest.json'].sort());
+
+      const logged: string[] = [];
+      const stored = await loadClassifier('mnist', { cacheDir: dir, log: (m) => logged.push(m) });
+      tf.dispose(stored.params.variables);
+      expect(stored.manifest.sha256).toBe(hashes[0]);
+      expect(logged).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('is trained again when its weights no longer match their hash', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ganforge-corrupt-'));
     const logged: string[] = [];
