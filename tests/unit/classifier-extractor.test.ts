@@ -104,6 +104,12 @@ function loadInChildProcess(cacheDir: string, seed: number): Promise<string> {
 }
 
 describe('a stored classifier', () => {
+  it('exists only for a built-in dataset', async () => {
+    await expect(
+      loadFeatureExtractor({ kind: 'classifier', datasetId: '../mnist' }, { cacheDir }),
+    ).rejects.toMatchObject({ code: 'GANFORGE_ERR_UNKNOWN_DATASET' });
+  });
+
   it('stays whole when two processes train it at once', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ganforge-processes-'));
     try {

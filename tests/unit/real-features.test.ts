@@ -99,10 +99,13 @@ describe('real-data features and statistics cache', () => {
     expect(calls.images).toBe(2000);
   });
 
-  it('refuses more real images than the split holds', async () => {
+  it('refuses more real images than the split holds, and unknown datasets', async () => {
     const { extractor } = pixelStatisticsExtractor('d'.repeat(64));
     await expect(
       realFeatures(extractor, 'mnist', 'test', 10001, { cacheDir }),
     ).rejects.toMatchObject({ code: 'GANFORGE_ERR_METRIC_INPUT' });
+    await expect(
+      realStatistics(extractor, '../mnist', 'test', 100, { cacheDir }),
+    ).rejects.toMatchObject({ code: 'GANFORGE_ERR_UNKNOWN_DATASET' });
   });
 });

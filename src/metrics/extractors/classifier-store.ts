@@ -77,6 +77,7 @@ export async function loadClassifier(
   context: ExtractorContext,
   recipe: ClassifierTrainingOptions = classifierRecipe,
 ): Promise<StoredClassifier> {
+  getDataset(datasetId); // an unknown name is refused before it becomes part of a path
   const dir = classifierDir(context.cacheDir, datasetId);
   const stored = await readStoredClassifier(dir, context);
   if (stored) return stored;

@@ -47,11 +47,13 @@ export async function realFeatures(
   count: number,
   context: ExtractorContext,
 ): Promise<ExtractedFeatures> {
+  // An unknown name is refused before it becomes part of a path.
+  const entry = getDataset(datasetId);
   const dir = realDataDir(extractor, datasetId, split, count, context.cacheDir);
   const cached = await readCachedFeatures(dir);
   if (cached) return cached;
 
-  const dataset = await getDataset(datasetId).load(split);
+  const dataset = await entry.load(split);
   checkCount(count, dataset, datasetId, split);
   const extracted = await extractFirst(extractor, dataset, count);
   if (extracted.probabilities) {
@@ -70,6 +72,7 @@ export async function realStatistics(
   count: number,
   context: ExtractorContext,
 ): Promise<GaussianStatistics> {
+  getDataset(datasetId);
   const path = join(
     realDataDir(extractor, datasetId, split, count, context.cacheDir),
     'statistics.npy',
