@@ -22,7 +22,7 @@ import {
 } from './classifier-network.js';
 import {
   classifierAccuracy,
-  classifierRecipe,
+  classifierRecipeFor,
   trainClassifier,
   type ClassifierTrainingOptions,
 } from './classifier-training.js';
@@ -75,7 +75,7 @@ const pending = new Map<string, Promise<ClassifierManifest>>();
 export async function loadClassifier(
   datasetId: string,
   context: ExtractorContext,
-  recipe: ClassifierTrainingOptions = classifierRecipe,
+  recipe: ClassifierTrainingOptions = classifierRecipeFor(datasetId),
 ): Promise<StoredClassifier> {
   getDataset(datasetId); // an unknown name is refused before it becomes part of a path
   const dir = classifierDir(context.cacheDir, datasetId);
@@ -94,7 +94,7 @@ export async function loadClassifier(
 export function trainAndStoreClassifier(
   datasetId: string,
   context: ExtractorContext,
-  recipe: ClassifierTrainingOptions = classifierRecipe,
+  recipe: ClassifierTrainingOptions = classifierRecipeFor(datasetId),
 ): Promise<ClassifierManifest> {
   const dir = classifierDir(context.cacheDir, datasetId);
   let training = pending.get(dir);

@@ -35,7 +35,10 @@ export interface ClassifierTrainingOptions {
   progressEvery?: number;
 }
 
-/** The recipe of the stored classifiers; changing it changes their weights and hashes. */
+/**
+ * The recipe of the stored classifiers (MNIST's; see classifierRecipeFor). Changing it changes
+ * their weights and hashes. Measured on wasm: 99.21% on the MNIST test set after 4 epochs.
+ */
 export const classifierRecipe = {
   seed: 1,
   epochs: 4,
@@ -44,6 +47,19 @@ export const classifierRecipe = {
   dropout: 0.25,
   maxShift: 1,
 } as const satisfies ClassifierTrainingOptions;
+
+/**
+ * Fashion-MNIST's garments are centred and fill the frame, so translations cost accuracy there:
+ * 90.2% with 1-pixel shifts after 4 epochs, 90.9% without shifts after 6.
+ */
+const recipeChanges: Record<string, Partial<ClassifierTrainingOptions>> = {
+  'fashion-mnist': { epochs: 6, maxShift: 0 },
+};
+
+export function classifierRecipeFor(datasetId: string): ClassifierTrainingOptions {
+  const changes = Object.hasOwn(recipeChanges, datasetId) ? recipeChanges[datasetId] : {};
+  return { ...classifierRecipe, ...changes };
+}
 
 export async function trainClassifier(
   train: ImageDataset,
