@@ -166,7 +166,11 @@ async function readStoredClassifier(
   } catch {
     return reject('manifest.json is not JSON');
   }
+  if (typeof manifest !== 'object' || manifest === null) return reject('manifest is no object');
   if (manifest.architecture !== classifierArchitecture) return reject('another architecture');
+  if (!/^weights-[0-9a-f]{64}\.bin$/.test(String(manifest.weightsFile))) {
+    return reject('manifest.json names no weights file');
+  }
   const bytes = await readFile(join(dir, manifest.weightsFile)).catch(() => null);
   if (bytes === null) return reject(`${manifest.weightsFile} is missing`);
   if (bytes.length % 4 !== 0) return reject('weights file of a partial float');
