@@ -2,12 +2,13 @@
 /**
  * ganforge's command line: `api` and `worker` are the two production processes; `dev` runs both
  * on one machine; `demo` is the quick start; `migrate` applies the database migrations; `metric`
- * computes one metric between feature files.
+ * computes one metric between feature files; `extractor train` trains a metric classifier.
  */
 import { Argument, Command, InvalidArgumentError } from 'commander';
 import { runApi } from './cli/api-command.js';
 import { spawnCommands } from './cli/child-processes.js';
 import { runDemo } from './cli/demo.js';
+import { runExtractorTraining } from './cli/extractor-command.js';
 import { metricHelp, metricNames, runMetric } from './cli/metric-command.js';
 import { runWorker } from './cli/worker-command.js';
 import { loadConfig } from './config.js';
@@ -106,6 +107,18 @@ program
   .addHelpText('after', metricHelp)
   .action(async (name, options) => {
     process.exitCode = await runMetric(name, options);
+  });
+
+program
+  .command('extractor')
+  .description("the metrics' feature extractors")
+  .command('train')
+  .description(
+    "train a dataset's classifier for IS and FID and store it (GANFORGE_EXTRACTOR_CACHE_DIR)",
+  )
+  .requiredOption('--dataset <name>', 'mnist or fashion-mnist')
+  .action(async (options: { dataset: string }) => {
+    process.exitCode = await runExtractorTraining(loadConfig(), options);
   });
 
 await program.parseAsync();

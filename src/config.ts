@@ -17,6 +17,16 @@ const ConfigSchema = Type.Object({
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
   /** Directory of the filesystem artifact store (GANFORGE_ARTIFACTS_DIR, default ./var/artifacts). */
   artifactsDir: Type.String({ minLength: 1 }),
+  /**
+   * Trained classifiers and cached real-data features of the metrics' extractors
+   * (GANFORGE_EXTRACTOR_CACHE_DIR, default <artifacts dir>/extractors).
+   */
+  extractorCacheDir: Type.String({ minLength: 1 }),
+  /**
+   * TensorFlow.js graph-model directory of Inception-v3 pool_3 for standard FID
+   * (GANFORGE_INCEPTION_MODEL_DIR, default ./var/models/inception-v3); never downloaded.
+   */
+  inceptionModelDir: Type.String({ minLength: 1 }),
   /** Prefix of BullMQ queues and Redis keys (GANFORGE_PREFIX, default ganforge). */
   prefix: Type.String({ minLength: 1 }),
   /** Compute backend: auto, tensorflow-gpu, tensorflow, wasm or cpu (GANFORGE_BACKEND, default auto). */
@@ -54,6 +64,8 @@ const envNames = {
   host: 'HOST',
   port: 'PORT',
   artifactsDir: 'GANFORGE_ARTIFACTS_DIR',
+  extractorCacheDir: 'GANFORGE_EXTRACTOR_CACHE_DIR',
+  inceptionModelDir: 'GANFORGE_INCEPTION_MODEL_DIR',
   prefix: 'GANFORGE_PREFIX',
   backend: 'GANFORGE_BACKEND',
   workerConcurrency: 'GANFORGE_WORKER_CONCURRENCY',
@@ -66,12 +78,17 @@ const envNames = {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const read = (key: keyof Config) => env[envNames[key]];
+  const artifactsDir = path.resolve(read('artifactsDir') ?? 'var/artifacts');
   const config = {
     databaseUrl: read('databaseUrl') ?? 'postgresql://postgres@127.0.0.1:5432/ganforge',
     redisUrl: read('redisUrl') ?? 'redis://127.0.0.1:6379',
     host: read('host') ?? '127.0.0.1',
     port: Number(read('port') ?? 8080),
-    artifactsDir: path.resolve(read('artifactsDir') ?? 'var/artifacts'),
+    artifactsDir,
+    extractorCacheDir: path.resolve(
+      read('extractorCacheDir') ?? path.join(artifactsDir, 'extractors'),
+    ),
+    inceptionModelDir: path.resolve(read('inceptionModelDir') ?? 'var/models/inception-v3'),
     prefix: read('prefix') ?? 'ganforge',
     backend: read('backend') ?? 'auto',
     workerConcurrency: Number(read('workerConcurrency') ?? 1),

@@ -52,6 +52,11 @@ export const errorCodes = {
     status: 500,
     description: 'A dataset file is malformed (wrong magic number, dtype or size).',
   },
+  GANFORGE_ERR_EXTRACTOR_UNAVAILABLE: {
+    status: 500,
+    description:
+      'A feature extractor cannot be loaded: the Inception-v3 model directory is not configured, missing or not a graph model of the expected signature.',
+  },
   GANFORGE_ERR_BACKEND_UNAVAILABLE: {
     status: 500,
     description: 'The requested compute backend cannot be loaded.',

@@ -27,7 +27,8 @@ export interface AdamOptions {
 export type AdamState = OptimizerState;
 
 export class Adam extends SlottedOptimizer {
-  readonly learningRate: number;
+  /** Read at every step, so a caller may follow a schedule by changing it between steps. */
+  learningRate: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;

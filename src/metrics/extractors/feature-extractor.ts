@@ -40,4 +40,6 @@ export interface ExtractorContext {
   cacheDir: string;
   /** Local TensorFlow.js graph-model directory of Inception-v3; never downloaded. */
   inceptionModelDir?: string;
+  /** Progress of long work (training a classifier, caching real features); optional. */
+  log?: (msg: string, fields?: object) => void;
 }
