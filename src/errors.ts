@@ -55,7 +55,7 @@ export const errorCodes = {
   GANFORGE_ERR_EXTRACTOR_UNAVAILABLE: {
     status: 500,
     description:
-      'A feature extractor cannot be loaded: the Inception-v3 model directory is not configured, missing or not a graph model of the expected signature.',
+      'A feature extractor cannot be loaded: the Inception-v3 model directory is not configured, missing or not a graph model of the expected signature, or a stored classifier cannot be read or trained.',
   },
   GANFORGE_ERR_BACKEND_UNAVAILABLE: {
     status: 500,
@@ -64,10 +64,6 @@ export const errorCodes = {
   GANFORGE_ERR_CHECKPOINT_CORRUPT: {
     status: 500,
     description: 'A checkpoint file does not match its recorded hash or format.',
-  },
-  GANFORGE_ERR_EXTRACTOR_UNAVAILABLE: {
-    status: 500,
-    description: 'The worker has no feature extractor of the requested kind.',
   },
   GANFORGE_ERR_STALLED: {
     status: 500,

@@ -4,7 +4,6 @@
  * and compute the metric on a worker thread (score-off-thread.ts). Their feature extractors come
  * from `extractors`, which the composition root (worker-command.ts) or a test chooses.
  */
-import path from 'node:path';
 import { QueueEvents, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -50,7 +49,11 @@ export async function startEvaluationWorker(
     events: options.events,
     artifacts: new ArtifactStore(config.artifactsDir),
     extractors: options.extractors,
-    extractorContext: { cacheDir: path.join(config.artifactsDir, 'extractors') },
+    extractorContext: {
+      cacheDir: config.extractorCacheDir,
+      inceptionModelDir: config.inceptionModelDir,
+      log: (msg, fields) => logger.info(fields ?? {}, msg),
+    },
     logger,
   });
   // A job whose workers died more than maxStalledCount times fails inside a Redis script, seen

@@ -1,14 +1,20 @@
 /**
- * The `ganforge worker` command runs both workers: a run's scheduled evaluation, queued by the
- * training sandbox, is scored by the same process's evaluation worker. Parzen windows need no
- * feature extractor, so this holds whichever extractors the build wires in.
+ * The `ganforge worker` command runs both workers: a run's scheduled evaluations, queued by the
+ * training sandbox, are scored by the same process's evaluation worker with the extractors the
+ * build wires in. The dataset's classifier is stored beforehand from a short recipe (the worker
+ * would otherwise spend a minute or two training the full one); Inception-v3 is not installed
+ * here, so an `inception` evaluation must fail with its code.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initEngine } from '../../src/gan/engine.js';
 import { trainingDefaults, type TrainingConfig } from '../../src/gan/training-config.js';
+import { trainAndStoreClassifier } from '../../src/metrics/extractors/index.js';
+import { createQueuedEvaluation } from '../../src/db/evaluations.js';
+import { createEvaluationQueue, enqueueEvaluation } from '../../src/queue/evaluation-queue.js';
 import { createTrainingQueue, enqueueTrainingRun } from '../../src/queue/training-queue.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { waitFor } from '../helpers/wait.js';
@@ -17,6 +23,7 @@ import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-proces
 let db: TestDatabase;
 let redis: Redis;
 let artifactsDir: string;
+let classifierSha256: string;
 let worker: WorkerProcess | undefined;
 const prefix = `test-worker-evaluations-${process.pid}`;
 const timeoutMs = 180_000;
@@ -25,7 +32,22 @@ beforeAll(async () => {
   db = await createTestDatabase();
   redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
   artifactsDir = await mkdtemp(path.join(tmpdir(), 'ganforge-worker-evaluations-'));
-});
+  await initEngine('wasm');
+  const stored = await trainAndStoreClassifier(
+    'mnist',
+    { cacheDir: path.join(artifactsDir, 'extractors') },
+    {
+      epochs: 1,
+      batchSize: 32,
+      learningRate: 1e-3,
+      dropout: 0.25,
+      maxShift: 1,
+      trainCount: 512,
+      seed: 5,
+    },
+  );
+  classifierSha256 = stored.sha256;
+}, timeoutMs);
 
 afterAll(async () => {
   await worker?.kill();
@@ -37,7 +59,7 @@ afterAll(async () => {
 });
 
 describe('ganforge worker', { timeout: 2 * timeoutMs }, () => {
-  it('scores the evaluations its training sandbox schedules', async () => {
+  it('scores the evaluations its training sandbox schedules with the wired extractors', async () => {
     const config: TrainingConfig = {
       ...trainingDefaults,
       model: 'gan',
@@ -51,7 +73,7 @@ describe('ganforge worker', { timeout: 2 * timeoutMs }, () => {
       sampleCount: 16,
       evaluation: {
         every: 2,
-        metrics: ['parzen'],
+        metrics: ['parzen', 'fid', 'is'],
         samples: 20,
         extractor: 'classifier',
         realSamples: 20,
@@ -76,26 +98,64 @@ describe('ganforge worker', { timeout: 2 * timeoutMs }, () => {
       GANFORGE_PREFIX: prefix,
       GANFORGE_ARTIFACTS_DIR: artifactsDir,
       GANFORGE_BACKEND: 'wasm',
+      GANFORGE_INCEPTION_MODEL_DIR: path.join(artifactsDir, 'no-inception-here'),
     });
-    const evaluation = await waitFor(
-      'the scheduled evaluation to finish',
+    const evaluations = await waitFor(
+      'the scheduled evaluations to finish',
       async () => {
-        const row = await db.prisma.evaluation.findFirst({ where: { runId: run.id } });
-        return row && ['completed', 'failed'].includes(row.status) ? row : undefined;
+        const rows = await db.prisma.evaluation.findMany({ where: { runId: run.id } });
+        const done = rows.filter((row) => ['completed', 'failed'].includes(row.status));
+        return done.length === 3 ? new Map(done.map((row) => [row.metric, row])) : undefined;
       },
       timeoutMs,
     );
 
-    expect(evaluation).toMatchObject({
-      step: 2,
-      metric: 'parzen',
-      status: 'completed',
-      extractorName: 'pixels',
+    const common = { step: 2, status: 'completed', generatedSamples: 20, realSamples: 20 };
+    const parzen = evaluations.get('parzen')!;
+    expect(parzen).toMatchObject({ ...common, extractorName: 'pixels' });
+    // A log-density over 784 pixels in [0, 1]: finite, and negative for a 2-step generator.
+    expect(parzen.value).toBeLessThan(0);
+    expect(Number.isFinite(parzen.value)).toBe(true);
+    for (const metric of ['fid', 'is']) {
+      expect(evaluations.get(metric)).toMatchObject({
+        ...common,
+        extractorName: 'classifier-mnist',
+        extractorSha256: classifierSha256,
+      });
+    }
+    // Noise from a 2-step generator is far from digits, and no better than chance at being one.
+    expect(evaluations.get('fid')!.value).toBeGreaterThan(1);
+    expect(evaluations.get('is')!.value).toBeGreaterThanOrEqual(1);
+    expect(evaluations.get('is')!.value).toBeLessThan(10);
+
+    const checkpoint = await db.prisma.checkpoint.findFirstOrThrow({
+      where: { runId: run.id, step: 2 },
+    });
+    const inception = await createQueuedEvaluation(db.prisma, {
+      runId: run.id,
+      checkpoint,
+      datasetId: 'mnist',
+      metric: 'fid',
+      extractor: 'inception',
       generatedSamples: 20,
       realSamples: 20,
+      realSplit: 'test',
     });
-    // A log-density over 784 pixels in [0, 1]: finite, and negative for a 2-step generator.
-    expect(evaluation.value).toBeLessThan(0);
-    expect(Number.isFinite(evaluation.value)).toBe(true);
+    const evaluationQueue = createEvaluationQueue(redis, prefix);
+    await enqueueEvaluation(evaluationQueue, inception.id);
+    await evaluationQueue.close();
+    const failed = await waitFor(
+      'the inception evaluation to finish',
+      async () => {
+        const row = await db.prisma.evaluation.findUniqueOrThrow({ where: { id: inception.id } });
+        return ['completed', 'failed'].includes(row.status) ? row : undefined;
+      },
+      timeoutMs,
+    );
+    expect(failed).toMatchObject({
+      status: 'failed',
+      errorCode: 'GANFORGE_ERR_EXTRACTOR_UNAVAILABLE',
+      value: null,
+    });
   });
 });
