@@ -62,3 +62,20 @@ export function getDataset(name: string): DatasetEntry {
   }
   return entry;
 }
+
+const loadedSplits = new Map<string, Promise<ImageDataset>>();
+
+/**
+ * A dataset split loaded once per process and shared by everything in it (MNIST's training split
+ * is ~190 MB as float32). A failed load is forgotten, so the next call tries again.
+ */
+export function loadDatasetOnce(name: string, split: DatasetSplit): Promise<ImageDataset> {
+  const key = `${name}/${split}`;
+  let loading = loadedSplits.get(key);
+  if (!loading) {
+    loading = getDataset(name).load(split);
+    loadedSplits.set(key, loading);
+    loading.catch(() => loadedSplits.delete(key));
+  }
+  return loading;
+}

@@ -14,8 +14,8 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { PrismaClient } from '../db/client.js';
 import type { Evaluation } from '../db/generated/client.js';
-import { getDataset } from '../data/datasets.js';
-import type { DatasetSplit, ImageDataset } from '../data/mnist.js';
+import { getDataset, loadDatasetOnce } from '../data/datasets.js';
+import type { DatasetSplit } from '../data/mnist.js';
 import { GanforgeError, isGanforgeError } from '../errors.js';
 import { decodeCheckpoint } from '../gan/checkpoint.js';
 import type { ExtractorKind, MetricName } from '../gan/training-config.js';
@@ -75,19 +75,6 @@ const pixelFacts: ExtractorFacts = {
 };
 
 export function createEvaluationProcessor(deps: EvaluationProcessorDeps) {
-  const loadedDatasets = new Map<string, Promise<ImageDataset>>();
-
-  function loadDataset(name: string, split: DatasetSplit): Promise<ImageDataset> {
-    const key = `${name}/${split}`;
-    let loading = loadedDatasets.get(key);
-    if (!loading) {
-      loading = getDataset(name).load(split);
-      loadedDatasets.set(key, loading);
-      loading.catch(() => loadedDatasets.delete(key));
-    }
-    return loading;
-  }
-
   return async function processEvaluationJob(job: EvaluationJob): Promise<EvaluationOutcome> {
     const { evaluationId } = job.data;
     const log = deps.logger.child({ evaluationId, jobId: job.id, attempt: job.attemptsMade + 1 });
@@ -219,7 +206,7 @@ export function createEvaluationProcessor(deps: EvaluationProcessorDeps) {
   }
 
   async function realPixels(datasetId: string, split: DatasetSplit, count: number) {
-    const dataset = await loadDataset(datasetId, split);
+    const dataset = await loadDatasetOnce(datasetId, split);
     const cols = dataset.height * dataset.width * dataset.channels;
     const rows = Math.min(count, dataset.count);
     return pixelRows(dataset.images.subarray(0, rows * cols), rows, cols);

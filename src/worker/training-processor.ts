@@ -14,8 +14,8 @@ import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BatchSampler, gatherImages, type BatchSamplerState } from '../data/batches.js';
-import { getDataset } from '../data/datasets.js';
-import type { DatasetSplit, ImageDataset, ImageShape } from '../data/mnist.js';
+import { loadDatasetOnce } from '../data/datasets.js';
+import type { ImageDataset, ImageShape } from '../data/mnist.js';
 import type { PrismaClient } from '../db/client.js';
 import { GanforgeError, isGanforgeError } from '../errors.js';
 import { encodeCheckpoint } from '../gan/checkpoint.js';
@@ -60,20 +60,6 @@ export type TrainingJob = Pick<
   'id' | 'data' | 'attemptsMade' | 'updateProgress' | 'moveToWait'
 >;
 
-/** One dataset load per process: MNIST is ~190 MB as float32 and every run shares it. */
-const loadedDatasets = new Map<string, Promise<ImageDataset>>();
-
-function loadCachedDataset(name: string, split: DatasetSplit): Promise<ImageDataset> {
-  const key = `${name}/${split}`;
-  let loading = loadedDatasets.get(key);
-  if (!loading) {
-    loading = getDataset(name).load(split);
-    loadedDatasets.set(key, loading);
-    loading.catch(() => loadedDatasets.delete(key));
-  }
-  return loading;
-}
-
 export function createTrainingProcessor(deps: TrainingProcessorDeps) {
   const lifecycle = new RunLifecycle(deps.prisma, deps.events);
 
@@ -101,7 +87,7 @@ export function createTrainingProcessor(deps: TrainingProcessorDeps) {
     }
 
     async function trainRun(config: TrainingConfig): Promise<TrainingOutcome> {
-      const dataset = await loadCachedDataset(config.dataset, 'train');
+      const dataset = await loadDatasetOnce(config.dataset, 'train');
       const side = config.imageSize ?? Math.max(dataset.height, dataset.width);
       const shape =
         side === dataset.height && side === dataset.width

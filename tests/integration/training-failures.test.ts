@@ -12,13 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { trainingDefaults, type TrainingConfig } from '../../src/gan/training-config.js';
 import { RunEventStream } from '../../src/queue/event-stream.js';
-import {
-  createTrainingQueue,
-  enqueueTrainingRun,
-  trainingQueueName,
-} from '../../src/queue/training-queue.js';
+import { createTrainingQueue, trainingQueueName } from '../../src/queue/training-queue.js';
 import { startTrainingWorker } from '../../src/worker/worker.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { queueTrainingRun } from '../helpers/queued-run.js';
 import { waitFor } from '../helpers/wait.js';
 
 let db: TestDatabase;
@@ -77,19 +74,7 @@ async function submitRun(overrides: Partial<TrainingConfig>): Promise<string> {
     sampleCount: 4,
     ...overrides,
   };
-  const run = await db.prisma.run.create({
-    data: {
-      model: config.model,
-      datasetId: config.dataset,
-      config: { ...config },
-      seed: config.seed,
-      totalSteps: config.steps,
-    },
-  });
-  const queue = createTrainingQueue(redis, prefix);
-  await enqueueTrainingRun(queue, run.id);
-  await queue.close();
-  return run.id;
+  return queueTrainingRun(db.prisma, redis, prefix, config);
 }
 
 function finished(runId: string) {

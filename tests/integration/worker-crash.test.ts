@@ -12,9 +12,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { trainingDefaults, type TrainingConfig } from '../../src/gan/training-config.js';
 import { RunEventStream } from '../../src/queue/event-stream.js';
 import type { RunEvent } from '../../src/queue/run-events.js';
-import { createTrainingQueue, enqueueTrainingRun } from '../../src/queue/training-queue.js';
 import { readCase } from '../helpers/cases.js';
+import { createTrainingQueue } from '../../src/queue/training-queue.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { queueTrainingRun } from '../helpers/queued-run.js';
 import { waitFor } from '../helpers/wait.js';
 import { isAlive, startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
 
@@ -92,19 +93,7 @@ async function submitRun(seed: number): Promise<string> {
     checkpointEvery: scenario.job.checkpoint_every,
     sampleCount: 16,
   };
-  const run = await db.prisma.run.create({
-    data: {
-      model: config.model,
-      datasetId: config.dataset,
-      config: { ...config },
-      seed,
-      totalSteps: config.steps,
-    },
-  });
-  const queue = createTrainingQueue(redis, prefix);
-  await enqueueTrainingRun(queue, run.id);
-  await queue.close();
-  return run.id;
+  return queueTrainingRun(db.prisma, redis, prefix, config);
 }
 
 async function events(runId: string): Promise<RunEvent[]> {

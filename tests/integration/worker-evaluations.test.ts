@@ -15,8 +15,9 @@ import { trainingDefaults, type TrainingConfig } from '../../src/gan/training-co
 import { trainAndStoreClassifier } from '../../src/metrics/extractors/index.js';
 import { createQueuedEvaluation } from '../../src/db/evaluations.js';
 import { createEvaluationQueue, enqueueEvaluation } from '../../src/queue/evaluation-queue.js';
-import { createTrainingQueue, enqueueTrainingRun } from '../../src/queue/training-queue.js';
+import { shortClassifierRecipe } from '../helpers/classifier-recipe.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { queueTrainingRun } from '../helpers/queued-run.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
 
@@ -36,15 +37,7 @@ beforeAll(async () => {
   const stored = await trainAndStoreClassifier(
     'mnist',
     { cacheDir: path.join(artifactsDir, 'extractors') },
-    {
-      epochs: 1,
-      batchSize: 32,
-      learningRate: 1e-3,
-      dropout: 0.25,
-      maxShift: 1,
-      trainCount: 512,
-      seed: 5,
-    },
+    { ...shortClassifierRecipe, seed: 5 },
   );
   classifierSha256 = stored.sha256;
 }, timeoutMs);
@@ -80,18 +73,7 @@ describe('ganforge worker', { timeout: 2 * timeoutMs }, () => {
         realSplit: 'test',
       },
     };
-    const run = await db.prisma.run.create({
-      data: {
-        model: config.model,
-        datasetId: config.dataset,
-        config: { ...config },
-        seed: config.seed,
-        totalSteps: config.steps,
-      },
-    });
-    const queue = createTrainingQueue(redis, prefix);
-    await enqueueTrainingRun(queue, run.id);
-    await queue.close();
+    const runId = await queueTrainingRun(db.prisma, redis, prefix, config);
 
     worker = startWorkerProcess({
       DATABASE_URL: db.url,
@@ -103,7 +85,7 @@ describe('ganforge worker', { timeout: 2 * timeoutMs }, () => {
     const evaluations = await waitFor(
       'the scheduled evaluations to finish',
       async () => {
-        const rows = await db.prisma.evaluation.findMany({ where: { runId: run.id } });
+        const rows = await db.prisma.evaluation.findMany({ where: { runId: runId } });
         const done = rows.filter((row) => ['completed', 'failed'].includes(row.status));
         return done.length === 3 ? new Map(done.map((row) => [row.metric, row])) : undefined;
       },
@@ -129,10 +111,10 @@ describe('ganforge worker', { timeout: 2 * timeoutMs }, () => {
     expect(evaluations.get('is')!.value).toBeLessThan(10);
 
     const checkpoint = await db.prisma.checkpoint.findFirstOrThrow({
-      where: { runId: run.id, step: 2 },
+      where: { runId: runId, step: 2 },
     });
     const inception = await createQueuedEvaluation(db.prisma, {
-      runId: run.id,
+      runId: runId,
       checkpoint,
       datasetId: 'mnist',
       metric: 'fid',

@@ -10,12 +10,9 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { trainingDefaults, type TrainingConfig } from '../../src/gan/training-config.js';
 import { RunEventStream } from '../../src/queue/event-stream.js';
-import {
-  createTrainingQueue,
-  enqueueTrainingRun,
-  trainingQueueName,
-} from '../../src/queue/training-queue.js';
+import { createTrainingQueue, trainingQueueName } from '../../src/queue/training-queue.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { queueTrainingRun } from '../helpers/queued-run.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
 
@@ -64,19 +61,7 @@ async function submitRun(overrides: Partial<TrainingConfig>): Promise<string> {
     sampleCount: 16,
     ...overrides,
   };
-  const run = await db.prisma.run.create({
-    data: {
-      model: config.model,
-      datasetId: config.dataset,
-      config: { ...config },
-      seed: config.seed,
-      totalSteps: config.steps,
-    },
-  });
-  const queue = createTrainingQueue(redis, prefix);
-  await enqueueTrainingRun(queue, run.id);
-  await queue.close();
-  return run.id;
+  return queueTrainingRun(db.prisma, redis, prefix, config);
 }
 
 /** The names of the queue events BullMQ logged for one job, in order. */

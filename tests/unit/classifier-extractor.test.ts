@@ -30,6 +30,7 @@ import {
   frechetDistanceFromStatistics,
 } from '../../src/metrics/frechet-distance.js';
 import { inceptionScore } from '../../src/metrics/inception-score.js';
+import { shortClassifierRecipe } from '../helpers/classifier-recipe.js';
 
 let cacheDir: string;
 
@@ -40,14 +41,7 @@ beforeAll(async () => {
 
 afterAll(() => rm(cacheDir, { recursive: true, force: true }));
 
-const shortRun = {
-  epochs: 1,
-  batchSize: 32,
-  learningRate: 1e-3,
-  dropout: 0.25,
-  maxShift: 1,
-  trainCount: 512,
-};
+const shortRun = shortClassifierRecipe;
 
 describe('classifier training', () => {
   it('gives bit-identical weights for one seed and different ones for another', async () => {
