@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
 
 /** max |a - b| / max |b|: the error measure of the gradient checks. */
-export function relativeError(actual: Float32Array, expected: Float32Array): number {
+export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
   expect(actual.length).toBe(expected.length);
   let diff = 0;
   let scale = 0;

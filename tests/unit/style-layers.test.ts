@@ -14,24 +14,12 @@ import {
 } from '../../src/gan/layers/normalization.js';
 import { downsample2x, padImagesTo, upsample2x } from '../../src/gan/layers/resample.js';
 import { Random } from '../../src/gan/random.js';
+import { relativeError } from '../helpers/tensor-compare.js';
 
 type Shape = number[];
 
 function seeded(shape: Shape, seed: number): tf.Tensor {
   return tf.randomNormal(shape, 0, 1, 'float32', seed);
-}
-
-/** max |a - b| / max |b|. */
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  expect(scale).toBeGreaterThan(0);
-  return diff / scale;
 }
 
 beforeAll(async () => {
