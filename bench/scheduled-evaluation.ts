@@ -16,13 +16,15 @@
  *
  * Figures come from the database: the evaluation's wall time from its row (created when queued,
  * started, finished), the step rates from the creation times of the run's `loss/d` scalars
- * (one per `--log-every` steps): before the evaluation (after the first `--warmup` steps) and
- * while it runs (between its start and its end). The load averages at start are printed, since
+ * (one per `--log-every` steps): before the evaluation (after the first `--warmup` steps), while
+ * it runs (from its start to its end, the steps at those times interpolated between the logged
+ * ones) and after it. The load averages at start are printed, since
  * other processes on the machine slow both.
  *
  * Options: --eval-step N (default 150), --samples N (generated images, 10000), --real-samples N
  * (10000), --metrics fid,is (default fid), --log-every N (5), --warmup N (steps left out of the
- * rate before, 20), --seed N (1), --timeout-min N (30).
+ * rate before, 20), --after-steps N (steps trained after the evaluation, at most up to the next
+ * scheduled one, 50), --seed N (1), --timeout-min N (30).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -56,6 +58,7 @@ interface Options {
   metrics: MetricName[];
   logEvery: number;
   warmup: number;
+  afterSteps: number;
   seed: number;
   timeoutMs: number;
 }
@@ -78,6 +81,7 @@ function parseOptions(argv: string[]): Options {
     metrics: metrics as MetricName[],
     logEvery: value('--log-every', 5),
     warmup: value('--warmup', 20),
+    afterSteps: value('--after-steps', 50),
     seed: value('--seed', 1),
     timeoutMs: value('--timeout-min', 30) * 60_000,
   };
@@ -122,12 +126,26 @@ async function stopWorker(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Steps per second between the first and the last of these (step, time) points. */
-function stepRate(points: { step: number; at: Date }[]): number {
+interface StepPoint {
+  step: number;
+  /** ms since the epoch */
+  at: number;
+}
+
+/** Steps per second between the first and the last of these points. */
+function stepRate(points: StepPoint[]): number {
   if (points.length < 2) return NaN;
   const first = points[0];
   const last = points[points.length - 1];
-  return (last.step - first.step) / ((last.at.getTime() - first.at.getTime()) / 1000);
+  return (last.step - first.step) / ((last.at - first.at) / 1000);
+}
+
+/** The (fractional) step the run was at, at time `at`: linear between the logged steps. */
+function stepAt(points: StepPoint[], at: number): StepPoint {
+  const i = points.findIndex((p) => p.at >= at);
+  if (i <= 0) return points[Math.max(i, 0)];
+  const [a, b] = [points[i - 1], points[i]];
+  return { step: a.step + ((b.step - a.step) * (at - a.at)) / (b.at - a.at), at };
 }
 
 async function measure(
@@ -187,22 +205,40 @@ async function measure(
       if (done.length === options.metrics.length) break;
       await sleep(1000);
     }
-    await requestCancellation(redis, prefix, run.id);
-
-    const scalars = await prisma.scalar.findMany({
-      where: { runId: run.id, name: 'loss/d' },
-      orderBy: { step: 'asc' },
-    });
-    const points = scalars.map((s) => ({ step: s.step, at: s.createdAt }));
     const queuedAt = Math.min(...evaluations.map((e) => e.createdAt.getTime()));
     const startedAt = Math.min(...evaluations.map((e) => e.startedAt?.getTime() ?? NaN));
     const finishedAt = Math.max(...evaluations.map((e) => e.finishedAt?.getTime() ?? NaN));
-    const before = points.filter((p) => p.step >= options.warmup && p.step <= options.evalStep);
-    const during = points.filter(
-      (p) => p.at.getTime() >= startedAt && p.at.getTime() <= finishedAt,
+
+    // Trains on for `--after-steps` more (or up to the next scheduled evaluation), for the rate
+    // after the evaluation.
+    const logged = async () =>
+      (
+        await prisma.scalar.findMany({
+          where: { runId: run.id, name: 'loss/d' },
+          orderBy: { step: 'asc' },
+        })
+      ).map((s) => ({ step: s.step, at: s.createdAt.getTime() }));
+    let points = await logged();
+    const stepAtFinish = () => stepAt(points, finishedAt);
+    const afterUntil = Math.min(
+      Math.ceil(stepAtFinish().step) + options.afterSteps,
+      2 * options.evalStep,
     );
+    while ((points.at(-1)?.step ?? 0) < afterUntil) {
+      if (worker.child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`the run stopped before step ${afterUntil}:\n${worker.output()}`);
+      await sleep(500);
+      points = await logged();
+    }
+    await requestCancellation(redis, prefix, run.id);
+
+    const before = points.filter((p) => p.step >= options.warmup && p.step <= options.evalStep);
+    const start = stepAt(points, startedAt);
+    const finish = stepAtFinish();
+    const after = [finish, ...points.filter((p) => p.at > finishedAt && p.step <= afterUntil)];
     const rateBefore = stepRate(before);
-    const rateDuring = stepRate(during);
+    const rateDuring = stepRate([start, finish]);
+    const rateAfter = stepRate(after);
 
     console.log(
       `\nDCGAN width 32, batch 64, MNIST; evaluation at step ${options.evalStep}: ` +
@@ -219,16 +255,22 @@ async function measure(
           `${seconds(e.startedAt)} | ${status} |`,
       );
     }
-    const span = (p: { step: number }[]) =>
-      p.length > 1 ? `steps ${p[0].step}-${p[p.length - 1].step}` : 'no steps';
+    const span = (p: StepPoint[]) =>
+      p.length > 1
+        ? `steps ${p[0].step.toFixed(0)}-${p[p.length - 1].step.toFixed(0)}, ` +
+          `${((p[p.length - 1].at - p[0].at) / 1000).toFixed(1)} s`
+        : 'no steps';
     console.log(
       `\nevaluation wall time, queued -> finished: ${((finishedAt - queuedAt) / 1000).toFixed(1)} s`,
     );
     console.log(
       `training before the evaluation: ${rateBefore.toFixed(2)} steps/s (${span(before)})`,
     );
-    console.log(`training while it runs: ${rateDuring.toFixed(2)} steps/s (${span(during)})`);
-    console.log(`slowdown: ${(rateBefore / rateDuring).toFixed(2)}x`);
+    console.log(
+      `training while it runs: ${rateDuring.toFixed(2)} steps/s (${span([start, finish])})`,
+    );
+    console.log(`training after it: ${rateAfter.toFixed(2)} steps/s (${span(after)})`);
+    console.log(`slowdown while it runs: ${(rateBefore / rateDuring).toFixed(2)}x`);
     if (worker.output().trim()) console.log(`\nworker warnings:\n${worker.output().trim()}`);
   } finally {
     await stopWorker(worker.child);
