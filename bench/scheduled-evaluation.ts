@@ -143,7 +143,8 @@ function stepRate(points: StepPoint[]): number {
 /** The (fractional) step the run was at, at time `at`: linear between the logged steps. */
 function stepAt(points: StepPoint[], at: number): StepPoint {
   const i = points.findIndex((p) => p.at >= at);
-  if (i <= 0) return points[Math.max(i, 0)];
+  if (i < 0) throw new Error(`no step logged after ${new Date(at).toISOString()}`);
+  if (i === 0) return points[0];
   const [a, b] = [points[i - 1], points[i]];
   return { step: a.step + ((b.step - a.step) * (at - a.at)) / (b.at - a.at), at };
 }
@@ -218,23 +219,27 @@ async function measure(
           orderBy: { step: 'asc' },
         })
       ).map((s) => ({ step: s.step, at: s.createdAt.getTime() }));
-    let points = await logged();
-    const stepAtFinish = () => stepAt(points, finishedAt);
+    const waitForLogged = async (done: (last: StepPoint) => boolean, what: string) => {
+      for (;;) {
+        const points = await logged();
+        const last = points.at(-1);
+        if (last && done(last)) return points;
+        if (worker.child.exitCode !== null || Date.now() > deadline)
+          throw new Error(`the run stopped before ${what}:\n${worker.output()}`);
+        await sleep(500);
+      }
+    };
+    let points = await waitForLogged((last) => last.at >= finishedAt, 'the evaluation ended');
     const afterUntil = Math.min(
-      Math.ceil(stepAtFinish().step) + options.afterSteps,
+      Math.ceil(stepAt(points, finishedAt).step) + options.afterSteps,
       2 * options.evalStep,
     );
-    while ((points.at(-1)?.step ?? 0) < afterUntil) {
-      if (worker.child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`the run stopped before step ${afterUntil}:\n${worker.output()}`);
-      await sleep(500);
-      points = await logged();
-    }
+    points = await waitForLogged((last) => last.step >= afterUntil, `step ${afterUntil}`);
     await requestCancellation(redis, prefix, run.id);
 
     const before = points.filter((p) => p.step >= options.warmup && p.step <= options.evalStep);
     const start = stepAt(points, startedAt);
-    const finish = stepAtFinish();
+    const finish = stepAt(points, finishedAt);
     const after = [finish, ...points.filter((p) => p.at > finishedAt && p.step <= afterUntil)];
     const rateBefore = stepRate(before);
     const rateDuring = stepRate([start, finish]);
