@@ -9,6 +9,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
 import WebSocket from 'ws';
+import type { CreateRunRequest } from '../api/schemas/runs.js';
 import type { Config } from '../config.js';
 import { migrateDatabase } from '../db/migrate.js';
 import type { RunEvent } from '../queue/run-events.js';
@@ -55,7 +56,7 @@ interface EvaluationSummary {
 }
 
 /** Metrics of the demo's scheduled evaluations, and the images each one generates. */
-const demoEvaluationMetrics = ['fid', 'is'];
+const demoEvaluationMetrics = ['fid', 'is'] as const;
 const demoEvaluationSamples = 1000;
 
 /**
@@ -144,28 +145,33 @@ async function waitForHealthy(baseUrl: string, group: ChildGroup): Promise<void>
   await Promise.race([healthy, exited]);
 }
 
+/** The demo's POST /v1/runs body: ten sample grids, four checkpoints unless it evaluates. */
+export function demoRunRequest(options: DemoOptions): CreateRunRequest {
+  return {
+    model: options.model,
+    dataset: 'mnist',
+    seed: options.seed,
+    steps: options.steps,
+    batchSize: options.batchSize,
+    width: options.width,
+    logEvery: 5,
+    sampleEvery: Math.max(1, Math.floor(options.steps / 10)),
+    checkpointEvery: options.evaluateEvery ?? Math.max(1, Math.floor(options.steps / 4)),
+    evaluation: options.evaluateEvery
+      ? {
+          every: options.evaluateEvery,
+          metrics: [...demoEvaluationMetrics],
+          samples: demoEvaluationSamples,
+        }
+      : undefined,
+  };
+}
+
 async function submitRun(baseUrl: string, options: DemoOptions): Promise<RunSummary> {
   const response = await fetch(`${baseUrl}/v1/runs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      model: options.model,
-      dataset: 'mnist',
-      seed: options.seed,
-      steps: options.steps,
-      batchSize: options.batchSize,
-      width: options.width,
-      logEvery: 5,
-      sampleEvery: Math.max(1, Math.floor(options.steps / 10)),
-      checkpointEvery: options.evaluateEvery ?? Math.max(1, Math.floor(options.steps / 4)),
-      evaluation: options.evaluateEvery
-        ? {
-            every: options.evaluateEvery,
-            metrics: demoEvaluationMetrics,
-            samples: demoEvaluationSamples,
-          }
-        : undefined,
-    }),
+    body: JSON.stringify(demoRunRequest(options)),
   });
   const body = (await response.json()) as RunSummary & {
     error?: { code: string; message: string };
