@@ -6,8 +6,8 @@
  * It measures the real system: a `ganforge worker` process (the CLI command) trains a DCGAN
  * (width 32, batch 64, as the demo) from a run row in a scratch Postgres schema, with a Redis key
  * prefix and an artifact directory of its own, all removed afterwards. The run checkpoints and
- * schedules its evaluation at `--eval-step`; the bench cancels it once that evaluation finished
- * (later scheduled steps may have queued more; they are dropped with the schema).
+ * schedules its evaluation at `--eval-step`; the bench cancels it some steps after that
+ * evaluation finished, before the next scheduled one.
  *
  * The dataset's classifier is taken from GANFORGE_EXTRACTOR_CACHE_DIR (trained and stored there
  * first when missing, before anything is timed) and copied into the scratch cache, so the timed
@@ -18,13 +18,13 @@
  * started, finished), the step rates from the creation times of the run's `loss/d` scalars
  * (one per `--log-every` steps): before the evaluation (after the first `--warmup` steps), while
  * it runs (from its start to its end, the steps at those times interpolated between the logged
- * ones) and after it. The load averages at start are printed, since
- * other processes on the machine slow both.
+ * ones) and after it. The load averages at start are printed, since other processes on the
+ * machine slow both.
  *
  * Options: --eval-step N (default 150), --samples N (generated images, 10000), --real-samples N
  * (10000), --metrics fid,is (default fid), --log-every N (5), --warmup N (steps left out of the
- * rate before, 20), --after-steps N (steps trained after the evaluation, at most up to the next
- * scheduled one, 50), --seed N (1), --timeout-min N (30).
+ * rate before, 20), --after-steps N (steps trained after the evaluation, fewer when the next
+ * scheduled one comes first, 50), --seed N (1), --timeout-min N (30).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -149,13 +149,15 @@ function stepAt(points: StepPoint[], at: number): StepPoint {
   return { step: a.step + ((b.step - a.step) * (at - a.at)) / (b.at - a.at), at };
 }
 
-async function measure(
+type EvaluationRow = Awaited<ReturnType<PrismaClient['evaluation']['findMany']>>[number];
+
+/** The demo's DCGAN with one scheduled evaluation at evalStep, queued for the worker. */
+async function submitRun(
   prisma: PrismaClient,
   redis: Redis,
   prefix: string,
-  env: Record<string, string>,
   options: Options,
-): Promise<void> {
+): Promise<string> {
   const dataset = await prisma.dataset.findUnique({ where: { id: 'mnist' } });
   const config = resolveTrainingConfig(
     {
@@ -190,92 +192,128 @@ async function measure(
   const queue = createTrainingQueue(redis, prefix);
   await enqueueTrainingRun(queue, run.id);
   await queue.close();
+  return run.id;
+}
 
+/** Polls `check` until it returns a value, failing when the worker exits or time runs out. */
+async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  worker: ReturnType<typeof startWorker>,
+  deadline: number,
+): Promise<T> {
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (worker.child.exitCode !== null || Date.now() > deadline)
+      throw new Error(
+        `no ${what} (worker exit code ${worker.child.exitCode}):\n${worker.output()}`,
+      );
+    await sleep(500);
+  }
+}
+
+function printReport(
+  evaluations: EvaluationRow[],
+  points: StepPoint[],
+  afterUntil: number,
+  options: Options,
+): void {
+  const queuedAt = Math.min(...evaluations.map((e) => e.createdAt.getTime()));
+  const startedAt = Math.min(...evaluations.map((e) => e.startedAt?.getTime() ?? NaN));
+  const finishedAt = Math.max(...evaluations.map((e) => e.finishedAt?.getTime() ?? NaN));
+  const before = points.filter((p) => p.step >= options.warmup && p.step <= options.evalStep);
+  const start = stepAt(points, startedAt);
+  const finish = stepAt(points, finishedAt);
+  const after = [finish, ...points.filter((p) => p.at > finishedAt && p.step <= afterUntil)];
+  const rateBefore = stepRate(before);
+  const rateDuring = stepRate([start, finish]);
+
+  console.log(
+    `\nDCGAN width 32, batch 64, MNIST; evaluation at step ${options.evalStep}: ` +
+      `${options.samples} generated against ${options.realSamples} test images`,
+  );
+  console.log('\n| metric | value | queued -> finished s | started -> finished s | status |');
+  console.log('|---|---:|---:|---:|---|');
+  for (const e of evaluations) {
+    const seconds = (from: Date | null) =>
+      from && e.finishedAt ? ((e.finishedAt.getTime() - from.getTime()) / 1000).toFixed(1) : '-';
+    const status = e.errorCode ? `${e.status} ${e.errorCode}` : e.status;
+    console.log(
+      `| ${e.metric} | ${e.value?.toFixed(2) ?? '-'} | ${seconds(e.createdAt)} | ` +
+        `${seconds(e.startedAt)} | ${status} |`,
+    );
+  }
+  const span = (p: StepPoint[]) =>
+    p.length > 1
+      ? `steps ${p[0].step.toFixed(0)}-${p[p.length - 1].step.toFixed(0)}, ` +
+        `${((p[p.length - 1].at - p[0].at) / 1000).toFixed(1)} s`
+      : 'no steps';
+  const wall = ((finishedAt - queuedAt) / 1000).toFixed(1);
+  console.log(`\nevaluation wall time, queued -> finished: ${wall} s`);
+  console.log(`training before the evaluation: ${rateBefore.toFixed(2)} steps/s (${span(before)})`);
+  console.log(
+    `training while it runs: ${rateDuring.toFixed(2)} steps/s (${span([start, finish])})`,
+  );
+  console.log(`training after it: ${stepRate(after).toFixed(2)} steps/s (${span(after)})`);
+  console.log(`slowdown while it runs: ${(rateBefore / rateDuring).toFixed(2)}x`);
+}
+
+async function measure(
+  prisma: PrismaClient,
+  redis: Redis,
+  prefix: string,
+  env: Record<string, string>,
+  options: Options,
+): Promise<void> {
+  const runId = await submitRun(prisma, redis, prefix, options);
   const worker = startWorker(env);
   const deadline = Date.now() + options.timeoutMs;
   try {
-    let evaluations;
-    for (;;) {
-      if (worker.child.exitCode !== null)
-        throw new Error(`the worker exited (${worker.child.exitCode}):\n${worker.output()}`);
-      if (Date.now() > deadline) throw new Error('timed out waiting for the evaluation');
-      evaluations = await prisma.evaluation.findMany({
-        where: { runId: run.id, step: options.evalStep },
-      });
-      const done = evaluations.filter((e) => e.status === 'completed' || e.status === 'failed');
-      if (done.length === options.metrics.length) break;
-      await sleep(1000);
-    }
-    const queuedAt = Math.min(...evaluations.map((e) => e.createdAt.getTime()));
-    const startedAt = Math.min(...evaluations.map((e) => e.startedAt?.getTime() ?? NaN));
+    const evaluations = await waitFor(
+      'finished evaluation',
+      async () => {
+        const rows = await prisma.evaluation.findMany({
+          where: { runId, step: options.evalStep },
+        });
+        const done = rows.filter((e) => e.status === 'completed' || e.status === 'failed');
+        return done.length === options.metrics.length ? done : undefined;
+      },
+      worker,
+      deadline,
+    );
     const finishedAt = Math.max(...evaluations.map((e) => e.finishedAt?.getTime() ?? NaN));
 
-    // Trains on for `--after-steps` more (or up to the next scheduled evaluation), for the rate
-    // after the evaluation.
-    const logged = async () =>
-      (
-        await prisma.scalar.findMany({
-          where: { runId: run.id, name: 'loss/d' },
-          orderBy: { step: 'asc' },
-        })
-      ).map((s) => ({ step: s.step, at: s.createdAt.getTime() }));
-    const waitForLogged = async (done: (last: StepPoint) => boolean, what: string) => {
-      for (;;) {
-        const points = await logged();
-        const last = points.at(-1);
-        if (last && done(last)) return points;
-        if (worker.child.exitCode !== null || Date.now() > deadline)
-          throw new Error(`the run stopped before ${what}:\n${worker.output()}`);
-        await sleep(500);
-      }
+    // Trains on for --after-steps more, stopping short of the next scheduled evaluation.
+    const loggedUntil = (done: (last: StepPoint) => boolean) => async () => {
+      const rows = await prisma.scalar.findMany({
+        where: { runId, name: 'loss/d' },
+        orderBy: { step: 'asc' },
+      });
+      const points = rows.map((s) => ({ step: s.step, at: s.createdAt.getTime() }));
+      const last = points.at(-1);
+      return last && done(last) ? points : undefined;
     };
-    let points = await waitForLogged((last) => last.at >= finishedAt, 'the evaluation ended');
+    const logged = (what: string, done: (last: StepPoint) => boolean) =>
+      waitFor(what, loggedUntil(done), worker, deadline);
+    let points = await logged('step after the evaluation', (last) => last.at >= finishedAt);
     const afterUntil = Math.min(
       Math.ceil(stepAt(points, finishedAt).step) + options.afterSteps,
-      2 * options.evalStep,
+      2 * options.evalStep - 2 * options.logEvery,
     );
-    points = await waitForLogged((last) => last.step >= afterUntil, `step ${afterUntil}`);
-    await requestCancellation(redis, prefix, run.id);
+    points = await logged(`step ${afterUntil}`, (last) => last.step >= afterUntil);
+    await requestCancellation(redis, prefix, runId);
+    await waitFor(
+      'cancelled run',
+      async () => {
+        const run = await prisma.run.findUniqueOrThrow({ where: { id: runId } });
+        return run.status === 'cancelled' ? run : undefined;
+      },
+      worker,
+      deadline,
+    );
 
-    const before = points.filter((p) => p.step >= options.warmup && p.step <= options.evalStep);
-    const start = stepAt(points, startedAt);
-    const finish = stepAt(points, finishedAt);
-    const after = [finish, ...points.filter((p) => p.at > finishedAt && p.step <= afterUntil)];
-    const rateBefore = stepRate(before);
-    const rateDuring = stepRate([start, finish]);
-    const rateAfter = stepRate(after);
-
-    console.log(
-      `\nDCGAN width 32, batch 64, MNIST; evaluation at step ${options.evalStep}: ` +
-        `${options.samples} generated against ${options.realSamples} test images`,
-    );
-    console.log('\n| metric | value | queued -> finished s | started -> finished s | status |');
-    console.log('|---|---:|---:|---:|---|');
-    for (const e of evaluations) {
-      const seconds = (from: Date | null) =>
-        from && e.finishedAt ? ((e.finishedAt.getTime() - from.getTime()) / 1000).toFixed(1) : '-';
-      const status = e.errorCode ? `${e.status} ${e.errorCode}` : e.status;
-      console.log(
-        `| ${e.metric} | ${e.value?.toFixed(2) ?? '-'} | ${seconds(e.createdAt)} | ` +
-          `${seconds(e.startedAt)} | ${status} |`,
-      );
-    }
-    const span = (p: StepPoint[]) =>
-      p.length > 1
-        ? `steps ${p[0].step.toFixed(0)}-${p[p.length - 1].step.toFixed(0)}, ` +
-          `${((p[p.length - 1].at - p[0].at) / 1000).toFixed(1)} s`
-        : 'no steps';
-    console.log(
-      `\nevaluation wall time, queued -> finished: ${((finishedAt - queuedAt) / 1000).toFixed(1)} s`,
-    );
-    console.log(
-      `training before the evaluation: ${rateBefore.toFixed(2)} steps/s (${span(before)})`,
-    );
-    console.log(
-      `training while it runs: ${rateDuring.toFixed(2)} steps/s (${span([start, finish])})`,
-    );
-    console.log(`training after it: ${rateAfter.toFixed(2)} steps/s (${span(after)})`);
-    console.log(`slowdown while it runs: ${(rateBefore / rateDuring).toFixed(2)}x`);
+    printReport(evaluations, points, afterUntil, options);
     if (worker.output().trim()) console.log(`\nworker warnings:\n${worker.output().trim()}`);
   } finally {
     await stopWorker(worker.child);
