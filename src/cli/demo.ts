@@ -280,6 +280,10 @@ async function waitForEvaluations(
 }
 
 function printEvaluations(evaluations: EvaluationSummary[]): void {
+  if (evaluations.length === 0) {
+    console.log('\nno scheduled evaluation was queued: the run stopped before its first one');
+    return;
+  }
   const first = evaluations.find((item) => item.extractorSha256);
   if (first) {
     console.log(
