@@ -2,6 +2,7 @@
 import { benchFid } from './fid.js';
 import { benchGemm } from './gemm.js';
 import { benchModelSteps } from './model-steps.js';
+import { benchScheduledEvaluation } from './scheduled-evaluation.js';
 import { benchStyleModels } from './style-models.js';
 import { benchTrainStep } from './train-step.js';
 
@@ -11,6 +12,7 @@ const benches: [string, (argv: string[]) => Promise<void>][] = [
   ['fid', benchFid],
   ['model-steps', benchModelSteps],
   ['style-models', benchStyleModels],
+  ['scheduled-evaluation', benchScheduledEvaluation],
 ];
 
 for (const [name, run] of benches) {

@@ -79,6 +79,11 @@ program
   )
   .option('--batch-size <n>', 'images per step', positiveInteger, 64)
   .option('--seed <n>', 'seed of the run', positiveInteger, 1)
+  .option(
+    '--evaluate-every <n>',
+    'score FID and IS (1,000 images) every n steps and at the last step; checkpoint every n',
+    positiveInteger,
+  )
   .option('--keep-running', 'keep the API and the worker up after the run', false)
   .action(async (options) => {
     process.exitCode = await runDemo(loadConfig(), options);

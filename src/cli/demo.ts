@@ -9,6 +9,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
 import WebSocket from 'ws';
+import type { CreateRunRequest } from '../api/schemas/runs.js';
 import type { Config } from '../config.js';
 import { migrateDatabase } from '../db/migrate.js';
 import type { RunEvent } from '../queue/run-events.js';
@@ -22,6 +23,11 @@ export interface DemoOptions {
   batchSize: number;
   width?: number;
   seed: number;
+  /**
+   * Score FID and IS every this many steps (and at the last step) while the run trains; the run
+   * then checkpoints at the same interval. Absent: no scheduled evaluation.
+   */
+  evaluateEvery?: number;
   /** Keep the API and worker up after the run, so the printed queries can be tried at once. */
   keepRunning: boolean;
 }
@@ -35,6 +41,23 @@ interface RunSummary {
   errorMessage: string | null;
   config: { width?: number };
 }
+
+interface EvaluationSummary {
+  step: number;
+  metric: string;
+  status: string;
+  value: number | null;
+  extractorName: string | null;
+  extractorSha256: string | null;
+  generatedSamples: number;
+  realSamples: number;
+  realSplit: string;
+  errorCode: string | null;
+}
+
+/** Metrics of the demo's scheduled evaluations, and the images each one generates. */
+const demoEvaluationMetrics = ['fid', 'is'] as const;
+const demoEvaluationSamples = 1000;
 
 /**
  * Half the DCGAN default: a 32/64-channel DCGAN steps ~3x faster on a CPU and draws clear digits
@@ -69,8 +92,9 @@ export async function runDemo(config: Config, options: DemoOptions): Promise<num
       `submitted ${options.model} run ${run.id}: width ${run.config.width}, ` +
         `${options.steps} steps, batch ${options.batchSize}`,
     );
-    const final = await followRun(baseUrl, run.id, options.steps, group);
+    const final = await followRun(baseUrl, run.id, options, group);
     printSummary(config, baseUrl, final, options.keepRunning);
+    if (options.evaluateEvery) printEvaluations(await waitForEvaluations(baseUrl, run.id, group));
     if (options.keepRunning) {
       console.log('\nthe API and the worker keep running; press Ctrl-C to stop them.');
       await group.firstExit;
@@ -121,21 +145,33 @@ async function waitForHealthy(baseUrl: string, group: ChildGroup): Promise<void>
   await Promise.race([healthy, exited]);
 }
 
+/** The demo's POST /v1/runs body: ten sample grids, four checkpoints unless it evaluates. */
+export function demoRunRequest(options: DemoOptions): CreateRunRequest {
+  return {
+    model: options.model,
+    dataset: 'mnist',
+    seed: options.seed,
+    steps: options.steps,
+    batchSize: options.batchSize,
+    width: options.width,
+    logEvery: 5,
+    sampleEvery: Math.max(1, Math.floor(options.steps / 10)),
+    checkpointEvery: options.evaluateEvery ?? Math.max(1, Math.floor(options.steps / 4)),
+    evaluation: options.evaluateEvery
+      ? {
+          every: options.evaluateEvery,
+          metrics: [...demoEvaluationMetrics],
+          samples: demoEvaluationSamples,
+        }
+      : undefined,
+  };
+}
+
 async function submitRun(baseUrl: string, options: DemoOptions): Promise<RunSummary> {
   const response = await fetch(`${baseUrl}/v1/runs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      model: options.model,
-      dataset: 'mnist',
-      seed: options.seed,
-      steps: options.steps,
-      batchSize: options.batchSize,
-      width: options.width,
-      logEvery: 5,
-      sampleEvery: Math.max(1, Math.floor(options.steps / 10)),
-      checkpointEvery: Math.max(1, Math.floor(options.steps / 4)),
-    }),
+    body: JSON.stringify(demoRunRequest(options)),
   });
   const body = (await response.json()) as RunSummary & {
     error?: { code: string; message: string };
@@ -149,17 +185,25 @@ async function submitRun(baseUrl: string, options: DemoOptions): Promise<RunSumm
 async function followRun(
   baseUrl: string,
   runId: string,
-  totalSteps: number,
+  options: DemoOptions,
   group: ChildGroup,
 ): Promise<RunSummary> {
+  const scores = options.evaluateEvery ? ' | FID {fid} IS {is}' : '';
   const bar = new cliProgress.SingleBar({
-    format: ' {bar} {value}/{total} steps | D {dLoss} G {gLoss} | {rate} steps/s | {status}',
+    format: ` {bar} {value}/{total} steps | D {dLoss} G {gLoss} | {rate} steps/s${scores} | {status}`,
     hideCursor: true,
     // Piped into a file or a CI log, the bar still prints a line every few seconds.
     noTTYOutput: true,
     notTTYSchedule: 5000,
   });
-  bar.start(totalSteps, 0, { dLoss: '-', gLoss: '-', rate: '-', status: 'queued' });
+  bar.start(options.steps, 0, {
+    dLoss: '-',
+    gLoss: '-',
+    rate: '-',
+    fid: '-',
+    is: '-',
+    status: 'queued',
+  });
   let lastSeq: string | undefined;
   let finished = false;
   const workerDied = group.firstExit.then(({ name, code }) => {
@@ -181,6 +225,8 @@ async function followRun(
               gLoss: event.values['loss/g']?.toFixed(3),
               rate: event.values['perf/steps_per_second']?.toFixed(2),
             });
+          } else if (event.kind === 'evaluation' && event.value !== null) {
+            bar.update({ [event.metric]: `${event.value.toFixed(2)} (step ${event.step})` });
           } else if (event.kind === 'status') {
             bar.update(event.step, { status: event.status });
             if (['completed', 'failed', 'cancelled', 'diverged'].includes(event.status)) {
@@ -202,6 +248,63 @@ async function followRun(
   return (await response.json()) as RunSummary;
 }
 
+/**
+ * The scheduled evaluations once none is queued or running: the last checkpoint's are scored
+ * after the run ends.
+ */
+async function waitForEvaluations(
+  baseUrl: string,
+  runId: string,
+  group: ChildGroup,
+): Promise<EvaluationSummary[]> {
+  console.log('\nwaiting for the last scheduled evaluations ...');
+  let stopped = false;
+  const workerDied = group.firstExit.then(({ name, code }) => {
+    if (!stopped)
+      throw new Error(`the ${name} process exited (code ${code}); see var/logs/${name}.log`);
+  });
+  const finished = (async () => {
+    for (;;) {
+      const response = await fetch(`${baseUrl}/v1/runs/${runId}/evaluations`);
+      const { items } = (await response.json()) as { items: EvaluationSummary[] };
+      if (items.every((item) => item.status === 'completed' || item.status === 'failed'))
+        return items;
+      await sleep(2000);
+    }
+  })();
+  try {
+    return await Promise.race([finished, workerDied.then(() => [])]);
+  } finally {
+    stopped = true;
+  }
+}
+
+function printEvaluations(evaluations: EvaluationSummary[]): void {
+  if (evaluations.length === 0) {
+    console.log('\nno scheduled evaluation was queued: the run stopped before its first one');
+    return;
+  }
+  const first = evaluations.find((item) => item.extractorSha256);
+  if (first) {
+    console.log(
+      `\nscheduled evaluations: ${first.generatedSamples} generated images against ` +
+        `${first.realSamples} ${first.realSplit} images, features of ${first.extractorName} ` +
+        `(sha256 ${first.extractorSha256?.slice(0, 12)})`,
+    );
+  }
+  const steps = [...new Set(evaluations.map((item) => item.step))];
+  console.log(`\n| step | ${demoEvaluationMetrics.map((m) => m.toUpperCase()).join(' | ')} |`);
+  console.log(`|---:|${demoEvaluationMetrics.map(() => '---:').join('|')}|`);
+  for (const step of steps) {
+    const cells = demoEvaluationMetrics.map((metric) => {
+      const item = evaluations.find((e) => e.step === step && e.metric === metric);
+      if (!item) return '-';
+      return item.value === null ? (item.errorCode ?? item.status) : item.value.toFixed(2);
+    });
+    console.log(`| ${step} | ${cells.join(' | ')} |`);
+  }
+}
+
 function printSummary(
   config: Config,
   baseUrl: string,
@@ -220,5 +323,6 @@ function printSummary(
   console.log(`  curl '${baseUrl}/v1/runs/${run.id}/scalars?name=loss/d'`);
   console.log(`  curl ${baseUrl}/v1/runs/${run.id}/samples`);
   console.log(`  curl ${baseUrl}/v1/runs/${run.id}/checkpoints`);
+  console.log(`  curl ${baseUrl}/v1/runs/${run.id}/evaluations`);
   console.log(`  curl -o grid.png ${baseUrl}/v1/runs/${run.id}/samples/${run.step}.png`);
 }
