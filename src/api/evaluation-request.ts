@@ -1,9 +1,10 @@
 /**
  * Rules shared by on-demand evaluations (POST /v1/runs/:id/evaluations) and a run's evaluation
- * schedule: how many real images a metric can compare against, and the defaults.
+ * schedule: which extractor a metric can use, how many real images it can compare against, and
+ * the defaults.
  */
 import type { Dataset } from '../db/generated/client.js';
-import type { MetricName } from '../gan/training-config.js';
+import type { ExtractorKind, MetricName } from '../gan/training-config.js';
 
 /** Generated images per evaluation when the request does not say. */
 export const defaultEvaluationSamples = 1000;
@@ -24,4 +25,12 @@ export function availableRealImages(
 /** The requested count, or as many real images as generated ones while the split has them. */
 export function defaultRealSamples(samples: number, available: number): number {
   return Math.min(samples, available);
+}
+
+/**
+ * Whether an extractor can serve a metric: the Inception Score needs class probabilities, which
+ * the classifier gives and Inception-v3's pool_3 features do not.
+ */
+export function extractorServes(metric: MetricName, extractor: ExtractorKind): boolean {
+  return metric !== 'is' || extractor === 'classifier';
 }

@@ -15,6 +15,7 @@ import {
   availableRealImages,
   defaultEvaluationSamples,
   defaultRealSamples,
+  extractorServes,
 } from './evaluation-request.js';
 import type { EvaluationScheduleRequest } from './schemas/evaluations.js';
 import type { CreateRunRequest } from './schemas/runs.js';
@@ -111,6 +112,15 @@ function resolveSchedule(
       'evaluation.every',
     );
   }
+  const extractor = request.extractor ?? 'classifier';
+  const unserved = request.metrics.find((metric) => !extractorServes(metric, extractor));
+  if (unserved) {
+    throw invalid(
+      `evaluation.extractor ${extractor} cannot serve ${unserved}: the Inception Score needs ` +
+        'the classifier',
+      'evaluation.extractor',
+    );
+  }
   const samples = request.samples ?? defaultEvaluationSamples;
   const realSplit = request.realSplit ?? 'test';
   const available = availableRealImages(request.metrics, realSplit, dataset);
@@ -125,7 +135,7 @@ function resolveSchedule(
     every: request.every,
     metrics: [...request.metrics],
     samples,
-    extractor: request.extractor ?? 'classifier',
+    extractor,
     realSamples,
     realSplit,
   };

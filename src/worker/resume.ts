@@ -13,6 +13,7 @@ import type { ArtifactStore } from '../storage/artifacts.js';
 export interface ResumePoint {
   trainer: GanTrainer;
   samplerState: BatchSamplerState;
+  checkpoint: { id: string; step: number };
 }
 
 export async function restoreLatestCheckpoint(
@@ -33,7 +34,7 @@ export async function restoreLatestCheckpoint(
       const state = decodeCheckpoint(bytes);
       const samplerState = state.meta.sampler as BatchSamplerState | undefined;
       if (!samplerState) throw new Error('the checkpoint has no data sampler state');
-      return { trainer: GanTrainer.restore(state), samplerState };
+      return { trainer: GanTrainer.restore(state), samplerState, checkpoint };
     } catch (err) {
       log.warn({ err, step: checkpoint.step }, 'skipping an unusable checkpoint');
     }

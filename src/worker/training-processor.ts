@@ -111,6 +111,15 @@ export function createTrainingProcessor(deps: TrainingProcessorDeps) {
             message: `resumed from the checkpoint at step ${trainer.step}`,
           });
         }
+        if (resumed && isScheduledEvaluationStep(config, resumed.checkpoint.step)) {
+          await queueScheduledEvaluations(
+            deps.prisma,
+            deps.evaluationQueue,
+            runId,
+            config,
+            resumed.checkpoint,
+          );
+        }
         log.info({ backend: deps.backend, from: trainer.step, to: config.steps }, 'training');
         return await trainSteps(config, trainer, sampler, dataset, shape);
       } finally {

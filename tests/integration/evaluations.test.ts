@@ -16,6 +16,7 @@ import { Value } from 'typebox/value';
 import { buildApp } from '../../src/api/app.js';
 import { RunEventSchema } from '../../src/api/schemas/stream.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { createQueuedEvaluation } from '../../src/db/evaluations.js';
 import type { Evaluation } from '../../src/db/generated/client.js';
 import { getDataset } from '../../src/data/datasets.js';
 import { decodeCheckpoint } from '../../src/gan/checkpoint.js';
@@ -25,8 +26,9 @@ import { frechetDistance } from '../../src/metrics/frechet-distance.js';
 import { inceptionScore } from '../../src/metrics/inception-score.js';
 import { parzenWindowEvaluation } from '../../src/metrics/parzen-window.js';
 import { precisionRecall } from '../../src/metrics/precision-recall.js';
-import { createEvaluationQueue } from '../../src/queue/evaluation-queue.js';
+import { createEvaluationQueue, enqueueEvaluation } from '../../src/queue/evaluation-queue.js';
 import { RunEventStream } from '../../src/queue/event-stream.js';
+import { createTrainingQueue, enqueueTrainingRun } from '../../src/queue/training-queue.js';
 import type { RunEvent } from '../../src/queue/run-events.js';
 import { ArtifactStore } from '../../src/storage/artifacts.js';
 import {
@@ -300,7 +302,22 @@ describe('on-demand evaluations', { timeout: 2 * timeoutMs }, () => {
   });
 
   it('fails with a coded, unretried error when the extractor has no classifier head for IS', async () => {
-    const row = await evaluate(runId, { metric: 'is', samples: 20, extractor: 'inception' });
+    // The API refuses this pair (below); a row queued around it still fails cleanly on the worker.
+    const checkpoint = await db.prisma.checkpoint.findUniqueOrThrow({
+      where: { runId_step: { runId, step: 4 } },
+    });
+    const queued = await createQueuedEvaluation(db.prisma, {
+      runId,
+      checkpoint,
+      datasetId: 'mnist',
+      metric: 'is',
+      extractor: 'inception',
+      generatedSamples: 20,
+      realSamples: 20,
+      realSplit: 'test',
+    });
+    await enqueueEvaluation(createEvaluationQueue(redis, prefix), queued.id);
+    const row = await evaluationFinished(queued.id);
 
     expect(row).toMatchObject({ status: 'failed', errorCode: 'GANFORGE_ERR_METRIC_UNSUPPORTED' });
     const job = await createEvaluationQueue(redis, prefix).getJob(row.id);
@@ -348,6 +365,7 @@ describe('on-demand evaluations', { timeout: 2 * timeoutMs }, () => {
         'GANFORGE_ERR_METRIC_UNSUPPORTED',
       ],
       [runId, { metric: 'parzen', realSplit: 'train' }, 400, 'GANFORGE_ERR_METRIC_UNSUPPORTED'],
+      [runId, { metric: 'is', extractor: 'inception' }, 400, 'GANFORGE_ERR_METRIC_UNSUPPORTED'],
       [runId, { metric: 'fid', realSamples: 10_001 }, 400, 'GANFORGE_ERR_METRIC_INPUT'],
     ];
     for (const [id, body, status, code] of cases) {
@@ -438,6 +456,63 @@ describe('scheduled evaluations', { timeout: 2 * timeoutMs }, () => {
     expect(is?.value).toBeCloseTo(inceptionScore(generated.probabilities!, { splits: 10 }).mean, 9);
   });
 
+  it('are queued again for the checkpoint a run resumes from when they were lost, and never twice', async () => {
+    await evaluation.worker.pause();
+    const schedule = { every: 2, metrics: ['fid', 'is'], samples: 20 };
+    const runId = await submitRun({ steps: 4, checkpointEvery: 2, evaluation: schedule });
+    const first = await runFinished(runId);
+    expect(first.status).toBe('completed');
+
+    // As if the worker had died after saving step 4's checkpoint and before queueing its
+    // evaluations, with steps still to go: the run's job runs again from that checkpoint.
+    const evaluationQueue = createEvaluationQueue(redis, prefix);
+    const lost = await db.prisma.evaluation.findMany({ where: { runId, step: 4 } });
+    expect(lost).toHaveLength(2);
+    for (const row of lost) await evaluationQueue.remove(row.id);
+    await db.prisma.evaluation.deleteMany({ where: { runId, step: 4 } });
+    await db.prisma.run.update({
+      where: { id: runId },
+      data: {
+        status: 'queued',
+        totalSteps: 6,
+        config: { ...(first.config as object), steps: 6 },
+      },
+    });
+    const trainingQueue = createTrainingQueue(redis, prefix);
+    await trainingQueue.remove(runId);
+    await enqueueTrainingRun(trainingQueue, runId);
+    await trainingQueue.close();
+    const resumed = await waitFor(
+      'the resumed run to finish',
+      async () => {
+        const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId } });
+        return run.status === 'completed' && run.step === 6 ? run : undefined;
+      },
+      timeoutMs,
+    );
+
+    expect(resumed.step).toBe(6);
+    const rows = await db.prisma.evaluation.findMany({
+      where: { runId },
+      orderBy: [{ step: 'asc' }, { metric: 'asc' }],
+    });
+    expect(rows.map((e) => [e.step, e.metric, e.status])).toEqual([
+      [2, 'fid', 'queued'],
+      [2, 'is', 'queued'],
+      [4, 'fid', 'queued'],
+      [4, 'is', 'queued'],
+      [6, 'fid', 'queued'],
+      [6, 'is', 'queued'],
+    ]);
+    const jobs = await Promise.all(rows.map((e) => evaluationQueue.getJob(e.id)));
+    expect(jobs.map((job) => job?.id)).toEqual(rows.map((e) => e.id));
+    await evaluationQueue.close();
+
+    evaluation.worker.resume();
+    const finished = await Promise.all(rows.map((e) => evaluationFinished(e.id)));
+    expect(finished.map((e) => e.status)).toEqual(rows.map(() => 'completed'));
+  });
+
   it('refuses a schedule that does not land on checkpoints, naming the field', async () => {
     const response = await request(app.server)
       .post('/v1/runs')
@@ -451,6 +526,17 @@ describe('scheduled evaluations', { timeout: 2 * timeoutMs }, () => {
     expect(response.body.error).toMatchObject({
       code: 'GANFORGE_ERR_INVALID_CONFIG',
       details: { field: 'evaluation.every' },
+    });
+    const noProbabilities = await request(app.server)
+      .post('/v1/runs')
+      .send({
+        ...tinyRun,
+        evaluation: { every: 250, metrics: ['fid', 'is'], extractor: 'inception' },
+      })
+      .expect(400);
+    expect(noProbabilities.body.error).toMatchObject({
+      code: 'GANFORGE_ERR_INVALID_CONFIG',
+      details: { field: 'evaluation.extractor' },
     });
     const tooMany = await request(app.server)
       .post('/v1/runs')

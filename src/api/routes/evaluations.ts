@@ -8,6 +8,7 @@ import {
   availableRealImages,
   defaultEvaluationSamples,
   defaultRealSamples,
+  extractorServes,
 } from '../evaluation-request.js';
 import { findRun } from '../find-run.js';
 import { errorResponses, RunIdParams } from '../schemas/common.js';
@@ -38,8 +39,18 @@ const protocolColumns = [
   'realSplit',
 ] as const;
 
-/** Parzen windows work on pixels and score the test split; other choices do not apply to them. */
+/**
+ * Parzen windows work on pixels and score the test split; other choices do not apply to them.
+ * The Inception Score needs an extractor with class probabilities.
+ */
 function assertApplies(body: CreateEvaluationRequest): void {
+  if (!extractorServes(body.metric, body.extractor ?? 'classifier')) {
+    throw new GanforgeError(
+      'GANFORGE_ERR_METRIC_UNSUPPORTED',
+      `extractor ${body.extractor} has no class probabilities for the Inception Score`,
+      { field: 'extractor', metric: body.metric },
+    );
+  }
   if (body.metric !== 'parzen') return;
   for (const field of ['extractor', 'realSplit'] as const) {
     if (body[field] !== undefined && !(field === 'realSplit' && body.realSplit === 'test')) {
