@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,6 +97,32 @@ describe('real-data features and statistics cache', () => {
     const again = await realStatistics(extractor, 'mnist', 'train', 2000, { cacheDir });
     expect(again).toEqual(statistics);
     expect(calls.images).toBe(2000);
+  });
+
+  it('extracts and writes again a cached file damaged outside ganforge', async () => {
+    const { extractor, calls } = pixelStatisticsExtractor('d'.repeat(64));
+    const count = 300;
+    const dir = realDataDir(extractor, 'mnist', 'test', count, cacheDir);
+    const first = await realFeatures(extractor, 'mnist', 'test', count, { cacheDir });
+    const statistics = await realStatistics(extractor, 'mnist', 'test', count, { cacheDir });
+    const featureBytes = await readFile(join(dir, 'features.npy'));
+    await writeFile(join(dir, 'features.npy'), featureBytes.subarray(0, featureBytes.length - 8));
+    await writeFile(join(dir, 'statistics.npy'), 'not an npy file');
+    const logged: string[] = [];
+    const context = { cacheDir, log: (msg: string) => logged.push(msg) };
+
+    const again = await realFeatures(extractor, 'mnist', 'test', count, context);
+    const againStatistics = await realStatistics(extractor, 'mnist', 'test', count, context);
+
+    expect(again).toEqual(first);
+    expect(againStatistics).toEqual(statistics);
+    expect(calls.images).toBe(2 * count);
+    expect(await readFile(join(dir, 'features.npy'))).toEqual(featureBytes);
+    expect(logged).toEqual([
+      'cached real features unusable, extracting them again',
+      'real features cached',
+      'cached real statistics unusable, computing them again',
+    ]);
   });
 
   it('refuses more real images than the split holds, and unknown datasets', async () => {

@@ -50,7 +50,7 @@ export async function realFeatures(
   // An unknown name is refused before it becomes part of a path.
   const entry = getDataset(datasetId);
   const dir = realDataDir(extractor, datasetId, split, count, context.cacheDir);
-  const cached = await readCachedFeatures(dir);
+  const cached = await readCachedFeatures(dir, count, context);
   if (cached) return cached;
 
   const dataset = await entry.load(split);
@@ -78,7 +78,14 @@ export async function realStatistics(
     'statistics.npy',
   );
   const bytes = await readFile(path).catch(() => null);
-  if (bytes) return statisticsFromMatrix(decodeNpy(bytes, path), count);
+  try {
+    if (bytes) return statisticsFromMatrix(decodeNpy(bytes, path), count);
+  } catch (err) {
+    context.log?.('cached real statistics unusable, computing them again', {
+      path,
+      reason: err instanceof Error ? err.message : String(err),
+    });
+  }
 
   const { features } = await realFeatures(extractor, datasetId, split, count, context);
   const statistics = await gaussianStatistics(features);
@@ -86,15 +93,37 @@ export async function realStatistics(
   return statistics;
 }
 
-async function readCachedFeatures(dir: string): Promise<ExtractedFeatures | null> {
+/**
+ * The cached features, or null when there are none or they are unusable (damaged outside
+ * ganforge, or of another count): then they are extracted and written again.
+ */
+async function readCachedFeatures(
+  dir: string,
+  count: number,
+  context: ExtractorContext,
+): Promise<ExtractedFeatures | null> {
   const read = async (name: string): Promise<FeatureMatrix | null> => {
     const path = join(dir, name);
     const bytes = await readFile(path).catch(() => null);
     return bytes && decodeNpy(bytes, path);
   };
-  const features = await read('features.npy');
-  if (!features) return null;
-  return { features, probabilities: await read('probabilities.npy') };
+  try {
+    const features = await read('features.npy');
+    if (!features) return null;
+    const probabilities = await read('probabilities.npy');
+    for (const matrix of [features, probabilities]) {
+      if (matrix && matrix.rows !== count) {
+        throw new Error(`${matrix.rows} rows where ${count} were cached`);
+      }
+    }
+    return { features, probabilities };
+  } catch (err) {
+    context.log?.('cached real features unusable, extracting them again', {
+      dir,
+      reason: err instanceof Error ? err.message : String(err),
+    });
+    return null;
+  }
 }
 
 async function extractFirst(
