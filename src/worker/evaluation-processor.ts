@@ -135,7 +135,11 @@ export function createEvaluationProcessor(deps: EvaluationProcessorDeps) {
         const validation = await realPixels(evaluation.datasetId, 'train', evaluation.realSamples);
         const test = await realPixels(evaluation.datasetId, 'test', evaluation.realSamples);
         const score = await scoreOffThread({ metric, generated, validation, test });
-        return { score, facts: pixelFacts };
+        // Images of a run padded to a larger side are cut back to the dataset's, as real ones.
+        const cropped =
+          trainer.imageShape.height !== shape.height || trainer.imageShape.width !== shape.width;
+        const resize = cropped ? `center-crop-${shape.height}` : pixelFacts.resize;
+        return { score, facts: { ...pixelFacts, resize } };
       }
 
       const request = {

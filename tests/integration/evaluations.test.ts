@@ -330,6 +330,17 @@ describe('on-demand evaluations', { timeout: 2 * timeoutMs }, () => {
     });
   });
 
+  it('names the crop of a padded run in the Parzen window protocol', async () => {
+    const padded = await submitRun({ steps: 2, checkpointEvery: 2, imageSize: 32, seed: 13 });
+    expect((await runFinished(padded)).status).toBe('completed');
+
+    const row = await evaluate(padded, { metric: 'parzen', samples: 20, realSamples: 20 });
+
+    expect(row).toMatchObject({ status: 'completed', extractorName: 'pixels' });
+    expect(row.resize).toBe('center-crop-28');
+    expect(Number.isFinite(row.value)).toBe(true);
+  });
+
   it('fails a checkpoint whose file no longer matches its hash as corrupt', async () => {
     const other = await submitRun({ steps: 2, checkpointEvery: 2, seed: 12 });
     await runFinished(other);
