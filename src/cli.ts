@@ -106,7 +106,7 @@ program
   .option('--subset-size <n>', 'kid: rows per subset (default min(1000, rows))', positiveInteger)
   .option('--seed <n>', 'kid: seed of the subset draws', nonNegativeInteger, 0)
   .option('--sigma <s>', 'parzen: kernel width', positiveNumber)
-  .option('--valid <file>', 'parzen: validation points to choose sigma on')
+  .option('--valid <path>', 'parzen: validation points or images to choose sigma on')
   .option('--k <n>', 'precision-recall: neighbours', positiveInteger, 3)
   .option('--threads <n>', 'threads for the large products (default: all cores)', positiveInteger)
   .addOption(
