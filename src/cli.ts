@@ -2,14 +2,15 @@
 /**
  * ganforge's command line: `api` and `worker` are the two production processes; `dev` runs both
  * on one machine; `demo` is the quick start; `migrate` applies the database migrations; `metric`
- * computes one metric between feature files; `extractor train` trains a metric classifier.
+ * computes one metric between sets of images or feature files; `extractor train` trains a metric classifier.
  */
-import { Argument, Command, InvalidArgumentError } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { runApi } from './cli/api-command.js';
 import { spawnCommands } from './cli/child-processes.js';
 import { runDemo } from './cli/demo.js';
 import { runExtractorTraining } from './cli/extractor-command.js';
 import { metricHelp, metricNames, runMetric } from './cli/metric-command.js';
+import { extractorKinds } from './cli/metric-inputs.js';
 import { runWorker } from './cli/worker-command.js';
 import { loadConfig } from './config.js';
 import { migrateDatabase } from './db/migrate.js';
@@ -96,22 +97,28 @@ program
 
 program
   .command('metric')
-  .description('compute one metric between feature files (no server needed)')
+  .description('compute one metric between sets of images or feature files (no server needed)')
   .addArgument(new Argument('<name>', 'the metric').choices(metricNames))
-  .requiredOption('--a <file>', 'first set: features, generated samples or probabilities')
-  .option('--b <file>', 'second set: features or test points')
+  .requiredOption('--a <path>', 'first set: images, features, generated samples or probabilities')
+  .option('--b <path>', 'second set: images, features or test points')
   .option('--splits <n>', 'is: splits of the rows', positiveInteger, 1)
   .option('--subsets <n>', 'kid: random subsets', positiveInteger, 100)
   .option('--subset-size <n>', 'kid: rows per subset (default min(1000, rows))', positiveInteger)
   .option('--seed <n>', 'kid: seed of the subset draws', nonNegativeInteger, 0)
   .option('--sigma <s>', 'parzen: kernel width', positiveNumber)
-  .option('--valid <file>', 'parzen: validation points to choose sigma on')
+  .option('--valid <path>', 'parzen: validation points or images to choose sigma on')
   .option('--k <n>', 'precision-recall: neighbours', positiveInteger, 3)
   .option('--threads <n>', 'threads for the large products (default: all cores)', positiveInteger)
+  .addOption(
+    new Option('--extractor <kind>', 'images: feature extractor (default classifier)').choices(
+      extractorKinds,
+    ),
+  )
+  .option('--dataset <name>', "images: the classifier's dataset, mnist or fashion-mnist")
   .option('--json', 'print the whole result as JSON', false)
   .addHelpText('after', metricHelp)
   .action(async (name, options) => {
-    process.exitCode = await runMetric(name, options);
+    process.exitCode = await runMetric(name, options, loadConfig());
   });
 
 program

@@ -1,27 +1,40 @@
 /**
- * `ganforge metric <name>`: one metric between two feature files, printed, for people who only
- * want the numbers. No database, queue or server is involved.
+ * `ganforge metric <name>`: one metric between two sets of images or feature files, printed, for
+ * people who only want the numbers. No database, queue or server is involved.
  */
+import type { Config } from '../config.js';
 import { GanforgeError, isGanforgeError } from '../errors.js';
 import type { FeatureMatrix } from '../metrics/feature-matrix.js';
-import { readFeatureFile } from '../metrics/feature-files.js';
 import { frechetDistance } from '../metrics/frechet-distance.js';
 import { inceptionScore } from '../metrics/inception-score.js';
 import { kernelInceptionDistance } from '../metrics/kernel-inception-distance.js';
 import { parzenLogLikelihood, parzenWindowEvaluation } from '../metrics/parzen-window.js';
 import { precisionRecall } from '../metrics/precision-recall.js';
+import {
+  readSampleSets,
+  type ExtractorKind,
+  type ImageProtocol,
+  type SetFlag,
+} from './metric-inputs.js';
 
 export const metricNames = ['fid', 'kid', 'is', 'parzen', 'precision-recall'] as const;
 export type MetricName = (typeof metricNames)[number];
 
 export const metricHelp = `
-Files are .npy (2-D float32 or float64) or .json (an array of rows), one row per image.
-  fid, kid           --a and --b: two feature sets (e.g. Inception pool features)
-  precision-recall   --a: real features, --b: generated features (k-NN manifolds, --k)
+Sets are feature files or images. Feature files are .npy (2-D float32 or float64) or .json (an
+array of rows), one row per image. Images are a directory of PNG files of one size, or a .npy of
+uint8 [N, H, W] or [N, H, W, C] with values 0-255, or float32/float64 ones with values in [0, 1].
+  fid, kid           --a and --b: two feature or image sets
+  precision-recall   --a: real, --b: generated features or images (k-NN manifolds, --k)
   parzen             --a: generated samples, --b: test points, and --sigma or --valid
-                     (validation points to choose sigma on); all on one value scale, e.g. [0, 1]
-  is                 --a: class probabilities p(y|x), rows summing to 1
-Image folders need a feature extractor, which ganforge does not ship yet: extract features first.
+                     (validation points to choose sigma on); one value scale, e.g. [0, 1];
+                     images are taken as their pixels in [0, 1], with no extractor
+  is                 --a: class probabilities p(y|x), rows summing to 1, or images
+Images go through a feature extractor: --extractor classifier --dataset mnist|fashion-mnist
+(the default kind; trained on first use, GANFORGE_EXTRACTOR_CACHE_DIR) or --extractor inception
+(GANFORGE_INCEPTION_MODEL_DIR; no probabilities, so no IS). The extractor's name, sha256 and
+resize are printed with the score.
+Example: ganforge metric fid --a generated/ --b real/ --dataset mnist
 `;
 
 export interface MetricOptions {
@@ -36,6 +49,10 @@ export interface MetricOptions {
   k: number;
   threads?: number;
   json: boolean;
+  /** Image sets only: classifier (the default) or inception. */
+  extractor?: ExtractorKind;
+  /** Image sets only: the classifier's dataset. */
+  dataset?: string;
 }
 
 interface MetricOutput {
@@ -45,11 +62,29 @@ interface MetricOutput {
   text: string;
 }
 
-/** Computes and prints the metric; returns the process exit code (2 for bad input). */
-export async function runMetric(name: MetricName, options: MetricOptions): Promise<number> {
+/**
+ * Computes and prints the metric; returns the process exit code (2 for bad input). Image sets use
+ * config's backend and extractor directories.
+ */
+export async function runMetric(
+  name: MetricName,
+  options: MetricOptions,
+  config: Config,
+): Promise<number> {
   try {
-    const { result, text } = await computeMetric(name, options);
-    console.log(options.json ? JSON.stringify(result) : text);
+    const paths: Partial<Record<SetFlag, string>> = { a: options.a };
+    if (name !== 'is') paths.b = required(options.b, '--b');
+    if (name === 'parzen' && options.sigma === undefined) {
+      paths.valid = required(options.valid, '--valid or --sigma');
+    }
+    const { rows, protocol } = await readSampleSets(name, paths, options, config);
+    const { result, text } = await computeMetric(name, rows, options);
+    if (protocol === undefined) {
+      console.log(options.json ? JSON.stringify(result) : text);
+    } else {
+      const json = JSON.stringify({ ...result, protocol });
+      console.log(options.json ? json : `${text}\n${protocolLine(protocol)}`);
+    }
     return 0;
   } catch (err) {
     if (!isGanforgeError(err)) throw err;
@@ -58,13 +93,17 @@ export async function runMetric(name: MetricName, options: MetricOptions): Promi
   }
 }
 
-async function computeMetric(name: MetricName, options: MetricOptions): Promise<MetricOutput> {
-  const a = await readFeatureFile(options.a);
+async function computeMetric(
+  name: MetricName,
+  rows: Partial<Record<SetFlag, FeatureMatrix>>,
+  options: MetricOptions,
+): Promise<MetricOutput> {
+  // runMetric has read every set this metric needs.
+  const [a, b, valid] = [rows.a, rows.b, rows.valid] as FeatureMatrix[];
   if (name === 'is') {
     const result = inceptionScore(a, { splits: options.splits });
     return { result, text: `IS ${result.mean} (std ${result.std} over ${options.splits} splits)` };
   }
-  const b = await required(options.b, '--b');
   switch (name) {
     case 'fid': {
       const { fid, warnings } = await frechetDistance(a, b, { threads: options.threads });
@@ -88,7 +127,7 @@ async function computeMetric(name: MetricName, options: MetricOptions): Promise<
       const result =
         options.sigma !== undefined
           ? parzenLogLikelihood(a, b, options.sigma)
-          : parzenWindowEvaluation(a, await required(options.valid, '--valid or --sigma'), b);
+          : parzenWindowEvaluation(a, valid, b);
       const { mean, standardError, sigma } = result;
       return {
         result,
@@ -98,9 +137,21 @@ async function computeMetric(name: MetricName, options: MetricOptions): Promise<
   }
 }
 
-async function required(path: string | undefined, flag: string): Promise<FeatureMatrix> {
+function required(path: string | undefined, flag: string): string {
   if (path === undefined) {
     throw new GanforgeError('GANFORGE_ERR_METRIC_INPUT', `this metric needs ${flag}`);
   }
-  return readFeatureFile(path);
+  return path;
+}
+
+/** E.g. `extractor classifier-mnist (sha256 4a77864c6b79), resize center-crop-28; ...`. */
+function protocolLine(protocol: ImageProtocol): string {
+  const counts = Object.entries(protocol.images)
+    .map(([flag, count]) => `--${flag} ${count}`)
+    .join(', ');
+  const extractor =
+    protocol.extractorName === null
+      ? 'no extractor (pixels in [0, 1])'
+      : `extractor ${protocol.extractorName} (sha256 ${protocol.extractorSha256?.slice(0, 12)})`;
+  return `${extractor}, resize ${protocol.resize}; images ${counts}`;
 }

@@ -14,11 +14,7 @@ export async function readFeatureFile(path: string): Promise<FeatureMatrix> {
   const info = await stat(path).catch(() => null);
   if (info === null) unreadable(path, 'no such file');
   if (info.isDirectory()) {
-    unreadable(
-      path,
-      'is a directory; image folders need a feature extractor, which ganforge does not ship yet: ' +
-        'pass features or probabilities as .npy or .json',
-    );
+    unreadable(path, 'is a directory, not a .npy or .json file of features or probabilities');
   }
   const bytes = await readFile(path);
   switch (extname(path).toLowerCase()) {
@@ -44,7 +40,17 @@ function decodeJson(bytes: Buffer, path: string): FeatureMatrix {
   return featureMatrix(rows as number[][], path);
 }
 
-export function decodeNpy(bytes: Buffer, path = 'npy'): FeatureMatrix {
+/** What a .npy header says about the array after it. */
+export interface NpyHeader {
+  /** NumPy's type string, e.g. `<f8` or `|u1`. */
+  descr: string;
+  fortranOrder: boolean;
+  shape: number[];
+  /** Byte offset of the first value. */
+  dataStart: number;
+}
+
+export function readNpyHeader(bytes: Buffer, path = 'npy'): NpyHeader {
   if (bytes.length < 10 || !bytes.subarray(0, 6).equals(npyMagic)) {
     return unreadable(path, 'is not a .npy file');
   }
@@ -53,15 +59,36 @@ export function decodeNpy(bytes: Buffer, path = 'npy'): FeatureMatrix {
   const dataStart = (major === 1 ? 10 : 12) + headerLength;
   const header = bytes.subarray(major === 1 ? 10 : 12, dataStart).toString('latin1');
 
-  const descr = /'descr'\s*:\s*'([<>|=])f([48])'/.exec(header);
+  const descr = /'descr'\s*:\s*'([^']*)'/.exec(header);
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header);
-  const shape = /'shape'\s*:\s*\(\s*(\d+)\s*,\s*(\d+)\s*,?\s*\)/.exec(header);
+  const shape = /'shape'\s*:\s*\(([\d\s,]*)\)/.exec(header);
   if (descr === null || fortran === null || shape === null) {
-    return unreadable(path, `must be a 2-D float32 or float64 array (header ${header.trim()})`);
+    return unreadable(path, `has an unreadable header (${header.trim()})`);
   }
+  return {
+    descr: descr[1],
+    fortranOrder: fortran[1] === 'True',
+    shape: shape[1]
+      .split(',')
+      .filter((dim) => dim.trim() !== '')
+      .map(Number),
+    dataStart,
+  };
+}
+
+export function decodeNpy(bytes: Buffer, path = 'npy'): FeatureMatrix {
+  const header = readNpyHeader(bytes, path);
+  const descr = /^([<>|=])f([48])$/.exec(header.descr);
+  if (descr === null || header.shape.length !== 2) {
+    return unreadable(
+      path,
+      `must be a 2-D float32 or float64 array, not ${header.descr} [${header.shape}]`,
+    );
+  }
+  const { dataStart } = header;
   const width = Number(descr[2]);
   const bigEndian = descr[1] === '>';
-  const [rows, cols] = [Number(shape[1]), Number(shape[2])];
+  const [rows, cols] = header.shape;
   if (bytes.length < dataStart + rows * cols * width) return unreadable(path, 'is truncated');
 
   const view = new DataView(bytes.buffer, bytes.byteOffset + dataStart, rows * cols * width);
@@ -70,7 +97,7 @@ export function decodeNpy(bytes: Buffer, path = 'npy'): FeatureMatrix {
     const value =
       width === 8 ? view.getFloat64(k * 8, !bigEndian) : view.getFloat32(k * 4, !bigEndian);
     // Fortran order stores column after column.
-    const target = fortran[1] === 'True' ? (k % rows) * cols + Math.floor(k / rows) : k;
+    const target = header.fortranOrder ? (k % rows) * cols + Math.floor(k / rows) : k;
     data[target] = value;
   }
   return assertFeatureMatrix({ rows, cols, data }, path);

@@ -3,11 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runMetric, type MetricOptions } from '../../src/cli/metric-command.js';
+import { loadConfig } from '../../src/config.js';
 import { readCase } from '../helpers/cases.js';
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'ganforge-metric-command-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
+const config = loadConfig({});
 const defaults: MetricOptions = { a: '', splits: 1, subsets: 2, seed: 0, k: 3, json: true };
 
 async function file(name: string, rows: number[][]): Promise<string> {
@@ -26,7 +28,7 @@ describe('ganforge metric', () => {
     vi.spyOn(console, 'error').mockImplementation(() => {});
     const options = { ...defaults, a: await file('x.json', X), b: await file('y.json', Y) };
 
-    expect(await runMetric('fid', options)).toBe(0);
+    expect(await runMetric('fid', options, config)).toBe(0);
     expect(JSON.parse(log.mock.calls[0][0] as string).fid).toBeCloseTo(20.0800042, 6);
     vi.restoreAllMocks();
   });
@@ -35,7 +37,7 @@ describe('ganforge metric', () => {
     const error = vi.spyOn(console, 'error').mockImplementation(() => {});
     const options = { ...defaults, a: await file('p.json', [[0.5, 0.6]]) };
 
-    expect(await runMetric('is', options)).toBe(2);
+    expect(await runMetric('is', options, config)).toBe(2);
     expect(error.mock.calls[0][0]).toMatch(/^GANFORGE_ERR_METRIC_NOT_PROBABILITIES/);
     vi.restoreAllMocks();
   });
