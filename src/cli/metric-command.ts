@@ -79,6 +79,7 @@ export async function runMetric(
     }
     const { rows, protocol } = await readSampleSets(name, paths, options, config);
     const { result, text } = await computeMetric(name, rows, options);
+    assertFiniteResult(result);
     if (protocol === undefined) {
       console.log(options.json ? JSON.stringify(result) : text);
     } else {
@@ -90,6 +91,19 @@ export async function runMetric(
     if (!isGanforgeError(err)) throw err;
     console.error(`${err.code}: ${err.message}`);
     return 2;
+  }
+}
+
+/** A score that overflowed (inputs near the double range) is an input error, not a number. */
+function assertFiniteResult(result: object): void {
+  for (const [key, value] of Object.entries(result)) {
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new GanforgeError(
+        'GANFORGE_ERR_METRIC_INPUT',
+        `${key} came out ${value}: the inputs' magnitudes overflow double precision; rescale them`,
+        { [key]: String(value) },
+      );
+    }
   }
 }
 

@@ -29,6 +29,14 @@ export function featureMatrix(
         },
       );
     }
+    const column = row.findIndex((value) => typeof value !== 'number');
+    if (column >= 0) {
+      throw new GanforgeError(
+        'GANFORGE_ERR_METRIC_INPUT',
+        `${name}: row ${i}, column ${column} is ${JSON.stringify(row[column])}, not a number`,
+        { name, row: i, column },
+      );
+    }
     data.set(row, i * cols);
   });
   return assertFeatureMatrix({ rows: rows.length, cols, data }, name);

@@ -99,9 +99,13 @@ function assertParzenInputs(generated: FeatureMatrix, points: FeatureMatrix, nam
 }
 
 function assertSigma(sigma: number): void {
-  if (!(sigma > 0) || !Number.isFinite(sigma)) {
-    throw new GanforgeError('GANFORGE_ERR_METRIC_INPUT', 'sigma must be a positive number', {
-      sigma,
-    });
+  // 2 sigma^2 divides every squared distance: it must neither underflow to 0 nor overflow.
+  const twoVariance = 2 * sigma * sigma;
+  if (!(sigma > 0) || !(twoVariance > 0) || !Number.isFinite(twoVariance)) {
+    throw new GanforgeError(
+      'GANFORGE_ERR_METRIC_INPUT',
+      'sigma must be a positive number whose square is a normal double (about 1e-154 to 1e154)',
+      { sigma },
+    );
   }
 }

@@ -41,4 +41,50 @@ describe('ganforge metric', () => {
     expect(error.mock.calls[0][0]).toMatch(/^GANFORGE_ERR_METRIC_NOT_PROBABILITIES/);
     vi.restoreAllMocks();
   });
+
+  const points = (scale: number) =>
+    Array.from({ length: 6 }, (_, i) => [Math.sin(i) * scale, Math.cos(3 * i) * scale]);
+
+  it.each([
+    [
+      'is',
+      {
+        a: [
+          [0.5, 0.5],
+          [null, 1],
+        ],
+      },
+      {},
+      /row 1, column 0 is null/,
+    ],
+    [
+      'is',
+      {
+        a: [
+          [true, false],
+          [false, true],
+        ],
+      },
+      {},
+      /row 0, column 0 is true/,
+    ],
+    ['parzen', { a: points(1), b: points(1) }, { sigma: 1e-300 }, /sigma/],
+    ['kid', { a: points(1e160), b: points(1.1e160) }, {}, /overflow double precision/],
+  ] as const)(
+    '%s: refuses input whose score would not be a finite number, with exit 2',
+    async (metric, sets, extra, message) => {
+      const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+      const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+      const options: MetricOptions = { ...defaults, ...extra, a: '' };
+      for (const [flag, rows] of Object.entries(sets)) {
+        options[flag as 'a' | 'b'] = await file(`${metric}-${flag}.json`, rows as number[][]);
+      }
+
+      expect(await runMetric(metric, options, config)).toBe(2);
+      expect(error.mock.calls[0][0]).toMatch(/^GANFORGE_ERR_METRIC_INPUT/);
+      expect(error.mock.calls[0][0]).toMatch(message);
+      expect(log).not.toHaveBeenCalled();
+      vi.restoreAllMocks();
+    },
+  );
 });
