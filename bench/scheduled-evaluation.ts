@@ -45,7 +45,7 @@ import { initEngine } from '../src/gan/engine.js';
 import { metricNames, type MetricName } from '../src/gan/training-config.js';
 import { classifierDir, loadClassifier } from '../src/metrics/extractors/classifier-store.js';
 import { requestCancellation } from '../src/queue/cancellation.js';
-import { createTrainingQueue, enqueueTrainingRun } from '../src/queue/training-queue.js';
+import { queueTrainingRun } from '../tests/helpers/queued-run.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const benchServerUrl =
@@ -180,19 +180,7 @@ async function submitRun(
     },
     dataset,
   );
-  const run = await prisma.run.create({
-    data: {
-      model: config.model,
-      datasetId: config.dataset,
-      config: { ...config },
-      seed: config.seed,
-      totalSteps: config.steps,
-    },
-  });
-  const queue = createTrainingQueue(redis, prefix);
-  await enqueueTrainingRun(queue, run.id);
-  await queue.close();
-  return run.id;
+  return queueTrainingRun(prisma, redis, prefix, config);
 }
 
 /** Polls `check` until it returns a value, failing when the worker exits or time runs out. */

@@ -1,6 +1,6 @@
 /**
- * A run row and its training job, as `POST /v1/runs` makes them, for tests that drive a worker
- * without the API.
+ * A run row and its training job, as `POST /v1/runs` makes them, for tests and benches that drive
+ * a worker without the API.
  */
 import type { Redis } from 'ioredis';
 import type { PrismaClient } from '../../src/db/client.js';
