@@ -79,7 +79,11 @@ program
     positiveInteger,
   )
   .option('--batch-size <n>', 'images per step', positiveInteger, 64)
-  .option('--stable-steps <n>', 'progan: steps at each resolution (default 100)', positiveInteger)
+  .option(
+    '--stable-steps <n>',
+    'progan: steps at each resolution once faded in (default 100)',
+    positiveInteger,
+  )
   .option(
     '--fade-steps <n>',
     'progan: steps each new resolution fades in (default 100)',
