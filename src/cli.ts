@@ -14,6 +14,7 @@ import { extractorKinds } from './cli/metric-inputs.js';
 import { runWorker } from './cli/worker-command.js';
 import { loadConfig } from './config.js';
 import { migrateDatabase } from './db/migrate.js';
+import { modelNames } from './gan/training-config.js';
 
 function positiveNumber(value: string): number {
   const parsed = Number(value);
@@ -70,15 +71,25 @@ program
 
 program
   .command('demo')
-  .description('start API and worker, train a short DCGAN on MNIST and show its progress')
-  .option('--model <name>', 'gan or dcgan', 'dcgan')
+  .description('start API and worker, train a short run on MNIST (DCGAN by default), show it')
+  .addOption(new Option('--model <name>', 'the model').choices(modelNames).default('dcgan'))
   .option('--steps <n>', 'training steps', positiveInteger, 1500)
   .option(
     '--width <n>',
-    'network width (default: 32 for dcgan, the model default for gan)',
+    'network width (default: 32 for dcgan, the model default for the others)',
     positiveInteger,
   )
   .option('--batch-size <n>', 'images per step', positiveInteger, 64)
+  .option(
+    '--stable-steps <n>',
+    'progan: steps at each resolution once faded in (default 100)',
+    positiveInteger,
+  )
+  .option(
+    '--fade-steps <n>',
+    'progan: steps each new resolution fades in (default 100)',
+    positiveInteger,
+  )
   .option('--seed <n>', 'seed of the run', positiveInteger, 1)
   .option(
     '--evaluate-every <n>',

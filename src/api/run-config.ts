@@ -10,7 +10,7 @@ import {
   type ModelName,
   type TrainingConfig,
 } from '../gan/training-config.js';
-import { resolveModelWidth } from '../gan/models/index.js';
+import { defaultImageSide, growsFromFourByFour, resolveModelWidth } from '../gan/models/index.js';
 import {
   availableRealImages,
   defaultEvaluationSamples,
@@ -62,7 +62,7 @@ export function resolveTrainingConfig(
     dataset: dataset.id as DatasetName,
     seed: request.seed ?? randomInt(0, 2 ** 31 - 1),
     width: resolveModelWidth(model, { width: request.width }),
-    imageSize: request.imageSize ?? defaultImageSize(model, dataset),
+    imageSize: request.imageSize ?? defaultImageSide(model, dataset.height, dataset.width),
   });
   if (evaluation) config.evaluation = resolveSchedule(evaluation, config, dataset);
 
@@ -141,19 +141,8 @@ function resolveSchedule(
   };
 }
 
-/** The models whose networks double a 4x4 map up to the image side (progressive-gan.ts). */
-function growsFromFourByFour(model: ModelName): boolean {
-  return model === 'progan' || model === 'stylegan' || model === 'stylegan2';
-}
-
 function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(Math.log2(n));
-}
-
-/** The dataset side, rounded up to a power of two for the models that need one (28 -> 32). */
-function defaultImageSize(model: ModelName, dataset: Dataset): number {
-  const side = Math.max(dataset.height, dataset.width);
-  return growsFromFourByFour(model) ? Math.max(8, 2 ** Math.ceil(Math.log2(side))) : side;
 }
 
 function invalid(message: string, field: string): GanforgeError {

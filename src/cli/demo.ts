@@ -1,8 +1,8 @@
 /**
  * `ganforge demo`: the quick start in one command. It brings up the API and one worker on this
- * machine, submits a short DCGAN run on MNIST over HTTP, draws its progress from the run's
- * WebSocket stream, and ends by printing where the samples and checkpoints are and how to query
- * the run.
+ * machine, submits a short run on MNIST over HTTP (DCGAN unless another model is asked for),
+ * draws its progress from the run's WebSocket stream, and ends by printing where the samples and
+ * checkpoints are and how to query the run.
  */
 import net from 'node:net';
 import path from 'node:path';
@@ -22,6 +22,9 @@ export interface DemoOptions {
   steps: number;
   batchSize: number;
   width?: number;
+  /** progan's phase lengths; the model's defaults when absent. */
+  stableSteps?: number;
+  fadeSteps?: number;
   seed: number;
   /**
    * Score FID and IS every this many steps (and at the last step) while the run trains; the run
@@ -154,6 +157,8 @@ export function demoRunRequest(options: DemoOptions): CreateRunRequest {
     steps: options.steps,
     batchSize: options.batchSize,
     width: options.width,
+    stableSteps: options.stableSteps,
+    fadeSteps: options.fadeSteps,
     logEvery: 5,
     sampleEvery: Math.max(1, Math.floor(options.steps / 10)),
     checkpointEvery: options.evaluateEvery ?? Math.max(1, Math.floor(options.steps / 4)),

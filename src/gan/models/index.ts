@@ -16,7 +16,7 @@
 import type { ImageShape } from '../../data/mnist.js';
 import { GanforgeError } from '../../errors.js';
 import { deriveSeed, type Random } from '../random.js';
-import type { TrainingConfig } from '../training-config.js';
+import type { ModelName, TrainingConfig } from '../training-config.js';
 import { buildConvCritic } from './conv-critic.js';
 import { buildDcganDiscriminator, buildDcganGenerator, dcganDefaultWidth } from './dcgan.js';
 import { buildMlpDiscriminator, buildMlpGenerator, mlpDefaultWidth } from './mlp-gan.js';
@@ -76,6 +76,20 @@ export function resolveModelWidth(model: string, options: ModelOptions = {}): nu
     );
   }
   return width;
+}
+
+/** The models whose networks double a 4x4 map up to the image side (progressive-gan.ts). */
+export function growsFromFourByFour(model: ModelName): boolean {
+  return model === 'progan' || model === 'stylegan' || model === 'stylegan2';
+}
+
+/**
+ * The image side a run of `model` trains at when its config names none: the data's larger side,
+ * rounded up to a power of two of 8 or more for the models that need one (28 -> 32).
+ */
+export function defaultImageSide(model: ModelName, height: number, width: number): number {
+  const side = Math.max(height, width);
+  return growsFromFourByFour(model) ? Math.max(8, 2 ** Math.ceil(Math.log2(side))) : side;
 }
 
 function unknownModel(model: string): GanforgeError {
