@@ -289,7 +289,8 @@ function printEvaluations(evaluations: EvaluationSummary[]): void {
     console.log('\nno scheduled evaluation was queued: the run stopped before its first one');
     return;
   }
-  const first = evaluations.find((item) => item.extractorSha256);
+  // IS rows compare against no real images; the protocol line describes the FID rows.
+  const first = evaluations.find((item) => item.extractorSha256 && item.realSamples > 0);
   if (first) {
     console.log(
       `\nscheduled evaluations: ${first.generatedSamples} generated images against ` +

@@ -68,6 +68,6 @@ function evaluationRow(row) {
     h('td', {}, row.status),
     h('td', { title: row.extractorSha256 ?? '' }, row.extractorName ?? row.extractor ?? '–'),
     h('td', {}, row.generatedSamples),
-    h('td', {}, `${row.realSamples} ${row.realSplit}`),
+    h('td', {}, row.realSamples > 0 ? `${row.realSamples} ${row.realSplit}` : '–'),
   );
 }

@@ -24,6 +24,18 @@ export function extractorOf(metric: MetricName, extractor: ExtractorKind): strin
   return metric === 'parzen' ? 'pixels' : extractor;
 }
 
+/**
+ * What a score stores of the real images it compared against. The Inception Score reads none, so
+ * its rows say 0 and `none` whatever was asked, and scores of one IS protocol rank together.
+ */
+export function realImagesOf(
+  request: Pick<EvaluationRequest, 'metric' | 'realSamples' | 'realSplit'>,
+): { realSamples: number; realSplit: string } {
+  return request.metric === 'is'
+    ? { realSamples: 0, realSplit: 'none' }
+    : { realSamples: request.realSamples, realSplit: request.realSplit };
+}
+
 export function createQueuedEvaluation(
   prisma: PrismaClient,
   request: EvaluationRequest,
@@ -37,8 +49,7 @@ export function createQueuedEvaluation(
       metric: request.metric,
       extractor: extractorOf(request.metric, request.extractor),
       generatedSamples: request.generatedSamples,
-      realSamples: request.realSamples,
-      realSplit: request.realSplit,
+      ...realImagesOf(request),
       status: 'queued',
     },
   });

@@ -6,7 +6,7 @@
  * saving the checkpoint and queueing them (or a Redis that refused a job) loses none.
  */
 import type { PrismaClient } from '../db/client.js';
-import { createQueuedEvaluation, extractorOf } from '../db/evaluations.js';
+import { createQueuedEvaluation, extractorOf, realImagesOf } from '../db/evaluations.js';
 import type { TrainingConfig } from '../gan/training-config.js';
 import { enqueueEvaluation, type EvaluationQueue } from '../queue/evaluation-queue.js';
 
@@ -42,8 +42,7 @@ export async function queueScheduledEvaluations(
         metric,
         extractor: extractorOf(metric, request.extractor),
         generatedSamples: request.generatedSamples,
-        realSamples: request.realSamples,
-        realSplit: request.realSplit,
+        ...realImagesOf(request),
       },
     });
     if (existing && existing.status !== 'queued') continue;

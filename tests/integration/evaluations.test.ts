@@ -377,6 +377,8 @@ describe('on-demand evaluations', { timeout: 2 * timeoutMs }, () => {
       ],
       [runId, { metric: 'parzen', realSplit: 'train' }, 400, 'GANFORGE_ERR_METRIC_UNSUPPORTED'],
       [runId, { metric: 'is', extractor: 'inception' }, 400, 'GANFORGE_ERR_METRIC_UNSUPPORTED'],
+      [runId, { metric: 'is', realSamples: 100 }, 400, 'GANFORGE_ERR_METRIC_UNSUPPORTED'],
+      [runId, { metric: 'is', realSplit: 'train' }, 400, 'GANFORGE_ERR_METRIC_UNSUPPORTED'],
       [runId, { metric: 'fid', realSamples: 10_001 }, 400, 'GANFORGE_ERR_METRIC_INPUT'],
     ];
     for (const [id, body, status, code] of cases) {
@@ -421,6 +423,13 @@ describe('scheduled evaluations', { timeout: 2 * timeoutMs }, () => {
       where: { runId },
       orderBy: [{ step: 'asc' }, { metric: 'asc' }],
     });
+    // IS reads no real images: its rows say so, so one IS protocol ranks together.
+    expect(queued.map((e) => [e.metric, e.realSamples, e.realSplit])).toEqual([
+      ['fid', 20, 'test'],
+      ['is', 0, 'none'],
+      ['fid', 20, 'test'],
+      ['is', 0, 'none'],
+    ]);
     // Step 4 is scheduled, step 6 is the last; step 2 is a checkpoint but not scheduled.
     expect(queued.map((e) => [e.step, e.metric, e.status])).toEqual([
       [4, 'fid', 'queued'],

@@ -41,7 +41,7 @@ const protocolColumns = [
 
 /**
  * Parzen windows work on pixels and score the test split; other choices do not apply to them.
- * The Inception Score needs an extractor with class probabilities.
+ * The Inception Score needs an extractor with class probabilities and reads no real images.
  */
 function assertApplies(body: CreateEvaluationRequest): void {
   if (!extractorServes(body.metric, body.extractor ?? 'classifier')) {
@@ -50,6 +50,17 @@ function assertApplies(body: CreateEvaluationRequest): void {
       `extractor ${body.extractor} has no class probabilities for the Inception Score`,
       { field: 'extractor', metric: body.metric },
     );
+  }
+  if (body.metric === 'is') {
+    for (const field of ['realSamples', 'realSplit'] as const) {
+      if (body[field] !== undefined) {
+        throw new GanforgeError(
+          'GANFORGE_ERR_METRIC_UNSUPPORTED',
+          `${field} does not apply to is, which reads no real images`,
+          { field, metric: body.metric },
+        );
+      }
+    }
   }
   if (body.metric !== 'parzen') return;
   for (const field of ['extractor', 'realSplit'] as const) {
