@@ -86,6 +86,13 @@ export async function runDemo(config: Config, options: DemoOptions): Promise<num
   const logDir = path.resolve('var/logs');
   console.log(`starting the API on ${baseUrl} and one worker (logs in ${logDir}) ...`);
   const group = await spawnCommands(['api', 'worker'], { logDir, env: { PORT: String(port) } });
+  // Killed by a signal, the demo takes its API and worker with it (the worker hands its run back).
+  const exitCodes: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
+  const onSignal = (signal: NodeJS.Signals) => {
+    void group.stop().finally(() => process.exit(exitCodes[signal]));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
 
   try {
     await waitForHealthy(baseUrl, group);
@@ -104,6 +111,8 @@ export async function runDemo(config: Config, options: DemoOptions): Promise<num
     }
     return final.status === 'completed' ? 0 : 1;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await group.stop();
   }
 }

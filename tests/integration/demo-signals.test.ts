@@ -1,0 +1,106 @@
+/**
+ * `ganforge demo` runs the API and a worker as child processes: stopped by a signal, it stops them
+ * too, and the worker hands its unfinished run back to the queue instead of leaving it running.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { waitFor } from '../helpers/wait.js';
+import { isAlive } from '../helpers/worker-process.js';
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const prefix = `test-demo-signals-${process.pid}`;
+let db: TestDatabase;
+let artifactsDir: string;
+/** Processes to kill if the test fails before the demo stops them. */
+const started: number[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  artifactsDir = await mkdtemp(path.join(tmpdir(), 'ganforge-demo-signals-'));
+});
+
+afterAll(async () => {
+  for (const pid of started.filter(isAlive)) process.kill(pid, 'SIGKILL');
+  const redis = new Redis('redis://127.0.0.1:6379');
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+  await db?.drop();
+  await rm(artifactsDir, { recursive: true, force: true });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function childPids(pid: number): number[] {
+  try {
+    const out = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
+    return out.split('\n').flatMap((line) => (line.trim() ? [Number(line)] : []));
+  } catch {
+    return []; // ps exits 1 when there are none
+  }
+}
+
+describe('ganforge demo', () => {
+  it('stops its API and worker on SIGTERM, and the run goes back to the queue', async () => {
+    const demo = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', 'demo', '--model', 'gan', '--steps', '100000'],
+      {
+        cwd: projectRoot,
+        env: {
+          ...process.env,
+          DATABASE_URL: db.url,
+          GANFORGE_PREFIX: prefix,
+          GANFORGE_ARTIFACTS_DIR: artifactsDir,
+          GANFORGE_BACKEND: 'wasm',
+          PORT: String(await freePort()),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    demo.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    demo.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = once(demo, 'exit');
+    started.push(demo.pid!);
+
+    const run = await waitFor(
+      'the demo run to train',
+      async () => {
+        const row = await db.prisma.run.findFirst();
+        return row?.status === 'running' && row.step > 0 ? row : undefined;
+      },
+      60_000,
+    );
+    // The API, the worker (and tsx's esbuild service).
+    const children = childPids(demo.pid!);
+    started.push(...children);
+    expect(children.length).toBeGreaterThanOrEqual(2);
+
+    demo.kill('SIGTERM');
+    const [code] = await exited;
+
+    expect(code, output).toBe(143);
+    expect(children.filter(isAlive)).toEqual([]);
+    const after = await db.prisma.run.findUniqueOrThrow({ where: { id: run.id } });
+    expect(after.status).toBe('queued');
+    expect(await db.prisma.checkpoint.count({ where: { runId: run.id } })).toBeGreaterThan(0);
+  }, 90_000);
+});
