@@ -57,6 +57,11 @@ export const errorCodes = {
     description:
       'A feature extractor cannot be loaded: the Inception-v3 model directory is not configured, missing or not a graph model of the expected signature, or a stored classifier cannot be read or trained.',
   },
+  GANFORGE_ERR_ENGINE_FAULT: {
+    status: 500,
+    description:
+      'The compute engine failed while training (on wasm, most often out of its 4 GB of memory: a smaller imageSize, width or batchSize fits); the training process is replaced.',
+  },
   GANFORGE_ERR_BACKEND_UNAVAILABLE: {
     status: 500,
     description: 'The requested compute backend cannot be loaded.',

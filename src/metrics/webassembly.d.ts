@@ -1,5 +1,6 @@
 /**
- * The part of the WebAssembly JavaScript API that the metrics use. Node provides it as globals,
+ * The part of the WebAssembly JavaScript API that ganforge uses (the metrics' kernels, and the
+ * worker telling an engine trap from other errors). Node provides it as globals,
  * but @types/node 20 declares none of it, and the DOM library would bring in browser globals.
  */
 declare namespace WebAssembly {
@@ -13,6 +14,8 @@ declare namespace WebAssembly {
   }
   const Module: new (bytes: Uint8Array) => Module;
   const Memory: new (descriptor: { initial: number }) => Memory;
+  /** What a trap throws: an abort, an access out of bounds, an unreachable instruction. */
+  class RuntimeError extends Error {}
   const Instance: new (
     module: Module,
     imports: Record<string, Record<string, unknown>>,

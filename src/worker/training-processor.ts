@@ -50,6 +50,8 @@ export interface TrainingProcessorDeps {
   /** The TensorFlow.js backend this worker selected at start; recorded on every run. */
   backend: string;
   logger: Logger;
+  /** Called after an engine fault (engineFault), once the run is recorded as failed. */
+  onEngineFault?: (fault: GanforgeError) => void;
 }
 
 export type TrainingOutcome = { status: 'completed' | 'cancelled'; step: number };
@@ -76,11 +78,15 @@ export function createTrainingProcessor(deps: TrainingProcessorDeps) {
 
     try {
       return await trainRun(run.config as unknown as TrainingConfig);
-    } catch (error) {
-      // Bad config, a missing dataset or a divergence fail the same way on every attempt.
+    } catch (caught) {
+      const fault = engineFault(caught);
+      const error = fault ?? caught;
+      // Bad config, a missing dataset, a divergence or an engine fault (the same config faults
+      // again) fail the same way on every attempt.
       if (isGanforgeError(error) && error.statusCode !== 503) {
         const status = error.code === 'GANFORGE_ERR_DIVERGED' ? 'diverged' : 'failed';
         await lifecycle.finish(runId, status, { code: error.code, message: error.message });
+        if (fault) deps.onEngineFault?.(fault);
         throw new UnrecoverableError(error.message);
       }
       throw error;
@@ -292,4 +298,19 @@ export function createTrainingProcessor(deps: TrainingProcessorDeps) {
       return checkpoint;
     }
   };
+}
+
+/**
+ * A fault of the compute engine as a coded error, or null for any other error: a WebAssembly trap
+ * (an abort when its heap cannot grow, an access out of bounds) or a RangeError from a typed
+ * array over its heap (an allocation that did not fit). After one, the engine's heap is not to be
+ * trusted: the sandbox process ends (training-sandbox.ts) and a fresh one takes the next job.
+ */
+export function engineFault(error: unknown): GanforgeError | null {
+  if (!(error instanceof WebAssembly.RuntimeError) && !(error instanceof RangeError)) return null;
+  return new GanforgeError(
+    'GANFORGE_ERR_ENGINE_FAULT',
+    `the compute engine failed (${error.message}); on wasm this is most often its 4 GB memory ` +
+      'limit: try a smaller imageSize, width or batchSize',
+  );
 }

@@ -46,6 +46,10 @@ async function openProcessor(): Promise<ReturnType<typeof createTrainingProcesso
     prefix: config.prefix,
     backend: engine.backend,
     logger,
+    onEngineFault: (fault) => {
+      logger.error({ err: fault }, 'the compute engine failed; this training process ends');
+      endAfterReply();
+    },
   });
 }
 
@@ -59,4 +63,12 @@ export default async function trainInSandbox(
     throw err;
   });
   return (await processor)(job, token, signal);
+}
+
+/**
+ * Ends this process once BullMQ has had the job's failure: the engine's heap is broken after a
+ * fault, and the worker's pool starts a fresh sandbox for the next job.
+ */
+function endAfterReply(): void {
+  setTimeout(() => process.exit(1), 200);
 }
