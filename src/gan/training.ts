@@ -230,6 +230,14 @@ function createOptimizer(network: Network, spec: OptimizerSpec): SlottedOptimize
   return new Adam(variablesOf(network), { learningRate, beta1, beta2 }, names);
 }
 
+/** Which generator draws samples, and how. */
+export interface SamplingChoice {
+  /** The trained generator instead of its moving average (when the run keeps one). */
+  raw?: boolean;
+  /** Truncation psi of the style-based generators; 1 leaves w as mapped. */
+  psi?: number;
+}
+
 /**
  * The decay of the generator average after `updates` G updates: the configured decay, lowered
  * early on as TensorFlow's ExponentialMovingAverage does with num_updates, so the average is not
@@ -451,11 +459,13 @@ export class GanTrainer implements GanParts {
 
   /**
    * G(z) of the sampling generator in inference mode, at the full image size; caller disposes.
-   * `noiseSeed` seeds the noise inputs of the generators that draw them.
+   * `noiseSeed` seeds the noise inputs of the generators that draw them. `raw` picks the trained
+   * generator over its moving average; `psi` truncates the style-based generators' w towards its
+   * average (1: none).
    */
-  generate(z: tf.Tensor2D, noiseSeed: number): tf.Tensor4D {
-    const generator = this.samplingGenerator;
-    const options = { training: false, seed: noiseSeed };
+  generate(z: tf.Tensor2D, noiseSeed: number, choice: SamplingChoice = {}): tf.Tensor4D {
+    const generator = choice.raw ? this.generator : this.samplingGenerator;
+    const options = { training: false, seed: noiseSeed, psi: choice.psi ?? 1 };
     return tf.tidy(() => {
       let images = generator.apply(z, options) as tf.Tensor4D;
       while (images.shape[1] < this.imageShape.height) images = upsample2x(images);

@@ -9,7 +9,6 @@
  * DESIGN.md, Processes): images are generated and extracted in short chunks with a yield between
  * them, and the metric, a long synchronous computation, runs on a worker thread.
  */
-import { createHash } from 'node:crypto';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { PrismaClient } from '../db/client.js';
@@ -17,7 +16,6 @@ import type { Evaluation } from '../db/generated/client.js';
 import { getDataset, loadDatasetOnce } from '../data/datasets.js';
 import type { DatasetSplit } from '../data/mnist.js';
 import { GanforgeError, isGanforgeError } from '../errors.js';
-import { decodeCheckpoint } from '../gan/checkpoint.js';
 import type { ExtractorKind, MetricName } from '../gan/training-config.js';
 import { GanTrainer } from '../gan/training.js';
 import type {
@@ -38,6 +36,7 @@ import {
   generatedPixels,
   pixelRows,
 } from './evaluation-samples.js';
+import { restoreStoredCheckpoint } from '../storage/checkpoint-restore.js';
 
 /** Where feature extractors come from: the real ones in production, small ones in tests. */
 export interface EvaluationDependencies {
@@ -190,23 +189,7 @@ export function createEvaluationProcessor(deps: EvaluationProcessorDeps) {
         checkpointId,
       });
     }
-    const bytes = await deps.artifacts.read(checkpoint.path);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    if (sha256 !== checkpoint.sha256) {
-      throw new GanforgeError(
-        'GANFORGE_ERR_CHECKPOINT_CORRUPT',
-        `checkpoint at step ${checkpoint.step} does not match its recorded sha256`,
-        { step: checkpoint.step },
-      );
-    }
-    try {
-      return GanTrainer.restore(decodeCheckpoint(bytes));
-    } catch (err) {
-      if (isGanforgeError(err)) throw err;
-      throw new GanforgeError('GANFORGE_ERR_CHECKPOINT_CORRUPT', String(err), {
-        step: checkpoint.step,
-      });
-    }
+    return restoreStoredCheckpoint(deps.artifacts, checkpoint);
   }
 
   async function realPixels(datasetId: string, split: DatasetSplit, count: number) {
