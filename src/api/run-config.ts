@@ -83,15 +83,15 @@ export function resolveTrainingConfig(
       'imageSize',
     );
   }
-  // The generators of every model but the MLP double a (side/4)-sided map twice.
-  if (model !== 'gan' && imageSize % 4 !== 0) {
-    throw invalid(`model ${model} needs an imageSize divisible by 4`, 'imageSize');
-  }
   if (growsFromFourByFour(model) && (imageSize < 8 || !isPowerOfTwo(imageSize))) {
     throw invalid(
       `model ${model} needs an imageSize that is a power of two, 8 or more`,
       'imageSize',
     );
+  }
+  // The generators of dcgan and the Wasserstein models double a (side/4)-sided map twice.
+  if (model !== 'gan' && imageSize % 4 !== 0) {
+    throw invalid(`model ${model} needs an imageSize divisible by 4`, 'imageSize');
   }
   return config;
 }

@@ -265,14 +265,17 @@ describe('POST /v1/runs', () => {
         path: `/${field}`,
         message: expect.any(String),
       });
+      // The same `field` as the config rules' GANFORGE_ERR_INVALID_CONFIG.
+      expect(response.body.error.details.field).toBe(field);
     },
   );
 
   it.each([
-    ['smaller than the images', { model: 'dcgan', imageSize: 24 }],
-    ['not divisible by 4 for a convolutional model', { model: 'wgan-gp', imageSize: 30 }],
-    ['not a power of two for a growing model', { model: 'stylegan2', imageSize: 48 }],
-  ])('refuses an imageSize %s', async (_case, body) => {
+    ['smaller than the images', { model: 'dcgan', imageSize: 24 }, /smaller than/],
+    ['not divisible by 4 for dcgan', { model: 'wgan-gp', imageSize: 30 }, /divisible by 4/],
+    ['not a power of two for a growing model', { model: 'stylegan2', imageSize: 48 }, /power/],
+    ['of 30 for a growing model', { model: 'progan', imageSize: 30 }, /power of two/],
+  ])('refuses an imageSize %s', async (_case, body, message) => {
     const response = await request(app.server)
       .post('/v1/runs')
       .send({ dataset: 'mnist', ...body })
@@ -282,6 +285,7 @@ describe('POST /v1/runs', () => {
       code: 'GANFORGE_ERR_INVALID_CONFIG',
       details: { field: 'imageSize' },
     });
+    expect(response.body.error.message).toMatch(message);
   });
 
   it('refuses a batch larger than the dataset training split', async () => {
@@ -318,6 +322,7 @@ describe('POST /v1/runs', () => {
 
     expect(response.body.error.details).toEqual({
       context: 'body',
+      field: 'steps',
       issues: [{ path: '/steps', message: expect.any(String) }],
     });
   });

@@ -316,12 +316,20 @@ describe('on-demand evaluations', { timeout: 2 * timeoutMs }, () => {
       realSamples: 20,
       realSplit: 'test',
     });
-    await enqueueEvaluation(createEvaluationQueue(redis, prefix), queued.id);
+    const queue = createEvaluationQueue(redis, prefix);
+    await enqueueEvaluation(queue, queued.id);
+    await queue.close();
     const row = await evaluationFinished(queued.id);
 
     expect(row).toMatchObject({ status: 'failed', errorCode: 'GANFORGE_ERR_METRIC_UNSUPPORTED' });
-    const job = await createEvaluationQueue(redis, prefix).getJob(row.id);
-    expect(job?.attemptsMade).toBe(1);
+    // The row is failed before BullMQ records the job's end.
+    const evaluationQueue = createEvaluationQueue(redis, prefix);
+    const job = await waitFor('the job to fail', async () => {
+      const found = await evaluationQueue.getJob(row.id);
+      return found && (await found.isFailed()) ? found : undefined;
+    });
+    await evaluationQueue.close();
+    expect(job.attemptsMade).toBe(1);
     const event = await eventOf(runId, row.id);
     expect(event).toMatchObject({
       status: 'failed',

@@ -47,6 +47,7 @@ describe('openapi.yaml', () => {
       '/v1/runs/{id}/cancel',
       '/v1/runs/{id}/checkpoints',
       '/v1/runs/{id}/checkpoints/{step}/file',
+      '/v1/runs/{id}/checkpoints/{step}/samples.png',
       '/v1/runs/{id}/evaluations',
       '/v1/runs/{id}/samples',
       '/v1/runs/{id}/samples/{step}.png',

@@ -19,7 +19,9 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
       path: issuePath(issue),
       message: issue.message ?? 'is invalid',
     }));
-    const details = { context: fastifyError.validationContext, issues };
+    // `field` names the first issue's field as the config rules' errors do (`evaluation.every`).
+    const field = issues[0]?.path.slice(1).replaceAll('/', '.') || undefined;
+    const details = { context: fastifyError.validationContext, field, issues };
     return { status: 400, body: body('GANFORGE_ERR_VALIDATION', String(err), details) };
   }
   const status = fastifyError.statusCode ?? 500;
