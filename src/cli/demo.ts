@@ -97,7 +97,12 @@ export async function runDemo(config: Config, options: DemoOptions): Promise<num
   try {
     await waitForHealthy(baseUrl, group);
     const width = options.width ?? (options.model === 'dcgan' ? demoDcganWidth : undefined);
-    const run = await submitRun(baseUrl, { ...options, width });
+    const run = await submitRun(baseUrl, { ...options, width }).catch((err: unknown) => {
+      if (!(err instanceof RunRefusedError)) throw err;
+      console.error(err.message);
+      return null;
+    });
+    if (!run) return 1;
     console.log(
       `submitted ${options.model} run ${run.id}: width ${run.config.width}, ` +
         `${options.steps} steps, batch ${options.batchSize}`,
@@ -181,6 +186,9 @@ export function demoRunRequest(options: DemoOptions): CreateRunRequest {
   };
 }
 
+/** The API answered the demo's run with an error (an option the model does not take). */
+class RunRefusedError extends Error {}
+
 async function submitRun(baseUrl: string, options: DemoOptions): Promise<RunSummary> {
   const response = await fetch(`${baseUrl}/v1/runs`, {
     method: 'POST',
@@ -191,7 +199,9 @@ async function submitRun(baseUrl: string, options: DemoOptions): Promise<RunSumm
     error?: { code: string; message: string };
   };
   if (!response.ok)
-    throw new Error(`the API refused the run: ${body.error?.code} ${body.error?.message}`);
+    throw new RunRefusedError(
+      `the API refused the run: ${body.error?.code} ${body.error?.message}`,
+    );
   return body;
 }
 

@@ -1,6 +1,7 @@
 /**
  * `ganforge demo` runs the API and a worker as child processes: stopped by a signal, it stops them
  * too, and the worker hands its unfinished run back to the queue instead of leaving it running.
+ * A run the API refuses ends the demo with its coded error, not a stack trace.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -57,27 +58,28 @@ function childPids(pid: number): number[] {
   }
 }
 
+async function startDemo(args: string[]) {
+  const demo = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'demo', ...args], {
+    cwd: projectRoot,
+    env: {
+      ...process.env,
+      DATABASE_URL: db.url,
+      GANFORGE_PREFIX: prefix,
+      GANFORGE_ARTIFACTS_DIR: artifactsDir,
+      GANFORGE_BACKEND: 'wasm',
+      PORT: String(await freePort()),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  demo.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  demo.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { demo, output: () => output };
+}
+
 describe('ganforge demo', () => {
   it('stops its API and worker on SIGTERM, and the run goes back to the queue', async () => {
-    const demo = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', 'demo', '--model', 'gan', '--steps', '100000'],
-      {
-        cwd: projectRoot,
-        env: {
-          ...process.env,
-          DATABASE_URL: db.url,
-          GANFORGE_PREFIX: prefix,
-          GANFORGE_ARTIFACTS_DIR: artifactsDir,
-          GANFORGE_BACKEND: 'wasm',
-          PORT: String(await freePort()),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    demo.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    demo.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const { demo, output } = await startDemo(['--model', 'gan', '--steps', '100000']);
     const exited = once(demo, 'exit');
     started.push(demo.pid!);
 
@@ -97,10 +99,19 @@ describe('ganforge demo', () => {
     demo.kill('SIGTERM');
     const [code] = await exited;
 
-    expect(code, output).toBe(143);
+    expect(code, output()).toBe(143);
     expect(children.filter(isAlive)).toEqual([]);
     const after = await db.prisma.run.findUniqueOrThrow({ where: { id: run.id } });
     expect(after.status).toBe('queued');
     expect(await db.prisma.checkpoint.count({ where: { runId: run.id } })).toBeGreaterThan(0);
+  }, 90_000);
+
+  it('ends with the coded error of a run the API refuses', async () => {
+    const { demo, output } = await startDemo(['--model', 'dcgan', '--stable-steps', '40']);
+    const [code] = await once(demo, 'exit');
+
+    expect(code).toBe(1);
+    expect(output()).toMatch(/GANFORGE_ERR_INVALID_CONFIG stableSteps does not apply/);
+    expect(output()).not.toMatch(/\n\s+at /);
   }, 90_000);
 });
