@@ -146,6 +146,8 @@ export function createTrainingProcessor(deps: TrainingProcessorDeps) {
       while (trainer.step < config.steps) {
         if (signal?.aborted) return handBack(trainer, sampler, checkpointed);
         if (await isCancellationRequested(deps.redis, deps.prefix, runId)) {
+          // The steps since the last checkpoint stay: a cancelled run can be sampled and scored.
+          if (trainer.step > checkpointed) await writeCheckpoint(trainer, sampler, trainer.step);
           await lifecycle.finish(runId, 'cancelled');
           await clearCancellation(deps.redis, deps.prefix, runId);
           log.info({ step: trainer.step }, 'cancelled');

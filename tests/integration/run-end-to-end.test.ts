@@ -117,6 +117,11 @@ describe('a DCGAN run end to end', () => {
     const run = await request(stack.app.server).get(`/v1/runs/${runId}`).expect(200);
     expect(run.body.status).toBe('cancelled');
     expect(run.body.step).toBeLessThan(100000);
+    // Its last steps are kept in a checkpoint (the next scheduled one was 250 steps away).
+    const checkpoints = await request(stack.app.server)
+      .get(`/v1/runs/${runId}/checkpoints`)
+      .expect(200);
+    expect(checkpoints.body.items.map((c: { step: number }) => c.step)).toEqual([run.body.step]);
     const again = await request(stack.app.server).post(`/v1/runs/${runId}/cancel`).expect(409);
     expect(again.body.error.code).toBe('GANFORGE_ERR_RUN_FINISHED');
   });
