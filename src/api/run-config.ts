@@ -64,6 +64,8 @@ export function resolveTrainingConfig(
     width: resolveModelWidth(model, { width: request.width }),
     imageSize: request.imageSize ?? defaultImageSide(model, dataset.height, dataset.width),
   });
+  const native = Math.max(dataset.height, dataset.width);
+  config.imageFit = config.imageSize === native ? 'none' : `pad-${config.imageSize}`;
   if (evaluation) config.evaluation = resolveSchedule(evaluation, config, dataset);
 
   const side = Math.round(Math.sqrt(config.sampleCount));

@@ -83,6 +83,11 @@ export interface TrainingConfig {
   emaDecay?: number;
   /** Side of the square images the networks see; data smaller than this is padded. */
   imageSize?: number;
+  /**
+   * How the dataset's images reach imageSize, as the API resolved it: `none` (same side) or
+   * `pad-<side>` (centred, with background). Informational; absent from older runs.
+   */
+  imageFit?: string;
   /** Write losses as scalars every this many steps. */
   logEvery: number;
   /** Write a PNG grid of G(fixed noise) every this many steps. */

@@ -103,6 +103,7 @@ describe('POST /v1/runs', () => {
       nCritic: 1,
       emaDecay: 0.999,
       imageSize: 28,
+      imageFit: 'none',
     });
     const row = await db.prisma.run.findUniqueOrThrow({ where: { id: run.id } });
     expect(row.config).toEqual(run.config);

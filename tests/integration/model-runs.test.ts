@@ -186,6 +186,8 @@ async function submitTinyRun(
     dataset,
     width: 2,
     imageSize: facts.side,
+    // The run states how 28x28 data reaches the side its networks need.
+    imageFit: facts.side === 28 ? 'none' : `pad-${facts.side}`,
     ...facts.config,
   });
   const expectedKeys = modelKeys.filter((key) => key in facts.config);

@@ -171,6 +171,13 @@ export const TrainingConfigSchema = Type.Object(
     fadeSteps: Type.Optional(configFields.fadeSteps),
     emaDecay: Type.Optional(configFields.emaDecay),
     imageSize: Type.Optional(configFields.imageSize),
+    imageFit: Type.Optional(
+      Type.String({
+        description:
+          "How the dataset's images reach imageSize: none, or pad-<side> (centred, with " +
+          'background), e.g. pad-32 for 28x28 MNIST at 32.',
+      }),
+    ),
     evaluation: Type.Optional(ResolvedEvaluationScheduleSchema),
   },
   { description: 'The full training config of the run, defaults filled in.' },
