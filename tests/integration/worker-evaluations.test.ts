@@ -5,50 +5,35 @@
  * would otherwise spend a minute or two training the full one); Inception-v3 is not installed
  * here, so an `inception` evaluation must fail with its code.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createQueuedEvaluation } from '../../src/db/evaluations.js';
 import { initEngine } from '../../src/gan/engine.js';
 import { trainingDefaults, type TrainingConfig } from '../../src/gan/training-config.js';
 import { trainAndStoreClassifier } from '../../src/metrics/extractors/index.js';
-import { createQueuedEvaluation } from '../../src/db/evaluations.js';
 import { createEvaluationQueue, enqueueEvaluation } from '../../src/queue/evaluation-queue.js';
 import { shortClassifierRecipe } from '../helpers/classifier-recipe.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { queueTrainingRun } from '../helpers/queued-run.js';
 import { waitFor } from '../helpers/wait.js';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
+import { createWorkerStack, type WorkerStack } from '../helpers/worker-stack.js';
 
-let db: TestDatabase;
-let redis: Redis;
-let artifactsDir: string;
+let stack: WorkerStack;
 let classifierSha256: string;
-let worker: WorkerProcess | undefined;
-const prefix = `test-worker-evaluations-${process.pid}`;
 const timeoutMs = 180_000;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
-  artifactsDir = await mkdtemp(path.join(tmpdir(), 'ganforge-worker-evaluations-'));
+  stack = await createWorkerStack('worker-evaluations');
   await initEngine('wasm');
   const stored = await trainAndStoreClassifier(
     'mnist',
-    { cacheDir: path.join(artifactsDir, 'extractors') },
+    { cacheDir: path.join(stack.artifactsDir, 'extractors') },
     { ...shortClassifierRecipe, seed: 5 },
   );
   classifierSha256 = stored.sha256;
 }, timeoutMs);
 
 afterAll(async () => {
-  await worker?.kill();
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-  await db?.drop();
-  await rm(artifactsDir, { recursive: true, force: true });
+  await stack?.close();
 });
 
 describe('ganforge worker', { timeout: 2 * timeoutMs }, () => {
@@ -73,19 +58,15 @@ describe('ganforge worker', { timeout: 2 * timeoutMs }, () => {
         realSplit: 'test',
       },
     };
-    const runId = await queueTrainingRun(db.prisma, redis, prefix, config);
+    const runId = await queueTrainingRun(stack.db.prisma, stack.redis, stack.prefix, config);
 
-    worker = startWorkerProcess({
-      DATABASE_URL: db.url,
-      GANFORGE_PREFIX: prefix,
-      GANFORGE_ARTIFACTS_DIR: artifactsDir,
-      GANFORGE_BACKEND: 'wasm',
-      GANFORGE_INCEPTION_MODEL_DIR: path.join(artifactsDir, 'no-inception-here'),
+    stack.startWorker({
+      GANFORGE_INCEPTION_MODEL_DIR: path.join(stack.artifactsDir, 'no-inception-here'),
     });
     const evaluations = await waitFor(
       'the scheduled evaluations to finish',
       async () => {
-        const rows = await db.prisma.evaluation.findMany({ where: { runId: runId } });
+        const rows = await stack.db.prisma.evaluation.findMany({ where: { runId: runId } });
         const done = rows.filter((row) => ['completed', 'failed'].includes(row.status));
         return done.length === 3 ? new Map(done.map((row) => [row.metric, row])) : undefined;
       },
@@ -117,10 +98,10 @@ describe('ganforge worker', { timeout: 2 * timeoutMs }, () => {
     expect(evaluations.get('is')!.value).toBeGreaterThanOrEqual(1);
     expect(evaluations.get('is')!.value).toBeLessThan(10);
 
-    const checkpoint = await db.prisma.checkpoint.findFirstOrThrow({
+    const checkpoint = await stack.db.prisma.checkpoint.findFirstOrThrow({
       where: { runId: runId, step: 2 },
     });
-    const inception = await createQueuedEvaluation(db.prisma, {
+    const inception = await createQueuedEvaluation(stack.db.prisma, {
       runId: runId,
       checkpoint,
       datasetId: 'mnist',
@@ -130,13 +111,15 @@ describe('ganforge worker', { timeout: 2 * timeoutMs }, () => {
       realSamples: 20,
       realSplit: 'test',
     });
-    const evaluationQueue = createEvaluationQueue(redis, prefix);
+    const evaluationQueue = createEvaluationQueue(stack.redis, stack.prefix);
     await enqueueEvaluation(evaluationQueue, inception.id);
     await evaluationQueue.close();
     const failed = await waitFor(
       'the inception evaluation to finish',
       async () => {
-        const row = await db.prisma.evaluation.findUniqueOrThrow({ where: { id: inception.id } });
+        const row = await stack.db.prisma.evaluation.findUniqueOrThrow({
+          where: { id: inception.id },
+        });
         return ['completed', 'failed'].includes(row.status) ? row : undefined;
       },
       timeoutMs,
