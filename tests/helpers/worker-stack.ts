@@ -17,6 +17,8 @@ export interface WorkerStack {
   artifactsDir: string;
   /** Starts the worker on this stack (wasm backend); `env` adds or overrides variables. */
   startWorker(env?: Record<string, string>): WorkerProcess;
+  /** SIGKILLs the workers started so far (between tests). */
+  killWorkers(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -42,8 +44,11 @@ export async function createWorkerStack(name: string): Promise<WorkerStack> {
       workers.push(worker);
       return worker;
     },
+    async killWorkers() {
+      await Promise.all(workers.splice(0).map((worker) => worker.kill()));
+    },
     async close() {
-      await Promise.all(workers.map((worker) => worker.kill()));
+      await Promise.all(workers.splice(0).map((worker) => worker.kill()));
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length > 0) await redis.del(...keys);
       redis.disconnect();

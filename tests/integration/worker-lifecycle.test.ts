@@ -3,53 +3,33 @@
  * BullMQ think its worker died; and a worker that is stopped (SIGTERM, as on a deploy) saves its
  * run and hands it back, so the next worker continues it without spending a stall or a retry.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { trainingDefaults, type TrainingConfig } from '../../src/gan/training-config.js';
 import { RunEventStream } from '../../src/queue/event-stream.js';
 import { createTrainingQueue, trainingQueueName } from '../../src/queue/training-queue.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import type { TestDatabase } from '../helpers/database.js';
 import { queueTrainingRun } from '../helpers/queued-run.js';
 import { waitFor } from '../helpers/wait.js';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
+import type { WorkerProcess } from '../helpers/worker-process.js';
+import { createWorkerStack, type WorkerStack } from '../helpers/worker-stack.js';
 
 let db: TestDatabase;
 let redis: Redis;
-let artifactsDir: string;
+let stack: WorkerStack;
 const prefix = `test-lifecycle-${process.pid}`;
-const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
-  artifactsDir = await mkdtemp(path.join(tmpdir(), 'ganforge-lifecycle-'));
+  stack = await createWorkerStack('lifecycle');
+  ({ db, redis } = stack);
 });
 
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.kill()));
-});
+afterEach(() => stack.killWorkers());
 
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-  await db?.drop();
-  await rm(artifactsDir, { recursive: true, force: true });
-});
+afterAll(() => stack?.close());
 
 function startWorker(env: Record<string, string> = {}): WorkerProcess {
-  const worker = startWorkerProcess({
-    DATABASE_URL: db.url,
-    GANFORGE_PREFIX: prefix,
-    GANFORGE_ARTIFACTS_DIR: artifactsDir,
-    GANFORGE_BACKEND: 'wasm',
-    ...env,
-  });
-  workers.push(worker);
-  return worker;
+  return stack.startWorker(env);
 }
 
 async function submitRun(overrides: Partial<TrainingConfig>): Promise<string> {
