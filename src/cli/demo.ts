@@ -130,7 +130,8 @@ function isPortFree(host: string, port: number): Promise<boolean> {
   });
 }
 
-function freePort(host: string): Promise<number> {
+/** A port the OS calls free on `host` now (for a server started right after). */
+export function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

@@ -75,7 +75,8 @@ export const modelDefaults: Record<ModelName, ModelSettings> = {
   stylegan2: { ...adamKarras, r1Gamma: defaultR1Gamma },
 };
 
-const allSettingKeys: readonly ModelSettingKey[] = [
+/** Every setting whose meaning depends on the model; each model holds those it has defaults for. */
+export const allSettingKeys: readonly ModelSettingKey[] = [
   'learningRate',
   'beta1',
   'beta2',

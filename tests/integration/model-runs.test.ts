@@ -10,6 +10,7 @@ import { PNG } from 'pngjs';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint, type TensorRecord } from '../../src/gan/checkpoint.js';
+import { allSettingKeys } from '../../src/gan/objectives.js';
 import {
   datasetNames,
   modelNames,
@@ -54,20 +55,6 @@ interface ModelFacts {
 }
 
 const modelScalars = ['loss/gp', 'loss/r1', 'phase/resolution', 'phase/alpha'] as const;
-
-/** The keys whose meaning depends on the model; a model holds exactly those of its `config`. */
-const modelKeys = [
-  'learningRate',
-  'beta1',
-  'beta2',
-  'nCritic',
-  'clipValue',
-  'gradientPenalty',
-  'r1Gamma',
-  'stableSteps',
-  'fadeSteps',
-  'emaDecay',
-];
 
 /** Goodfellow et al. 2014 with Radford et al. 2015's Adam settings. */
 const adamGan = { learningRate: 2e-4, beta1: 0.5, beta2: 0.999, nCritic: 1, emaDecay: 0.999 };
@@ -190,8 +177,8 @@ async function submitTinyRun(
     imageFit: facts.side === 28 ? 'none' : `pad-${facts.side}`,
     ...facts.config,
   });
-  const expectedKeys = modelKeys.filter((key) => key in facts.config);
-  expect(modelKeys.filter((key) => key in config)).toEqual(expectedKeys);
+  const expectedKeys = allSettingKeys.filter((key) => key in facts.config);
+  expect(allSettingKeys.filter((key) => key in config)).toEqual(expectedKeys);
   return created.body.id;
 }
 
